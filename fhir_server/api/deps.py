@@ -1,0 +1,38 @@
+"""What the routers get from the composition root, and the request-derived values they share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+
+from fhir_server.search.registry import SearchRegistry
+from fhir_server.services.bundles import BundleService
+from fhir_server.services.resources import ResourceService
+from fhir_server.services.search import SearchService
+from fhir_server.settings import Settings
+from fhir_server.storage.repository import ResourceRepository
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    repository: ResourceRepository
+    registry: SearchRegistry
+    resources: ResourceService
+    search: SearchService
+    bundles: BundleService
+    capability: dict[str, Any]
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+def base_url(request: Request) -> str:
+    """Absolute FHIR base for Location headers and Bundle links (configured, or as the client reached us)."""
+    configured = request.app.state.services.settings.public_base_url
+    if configured:
+        return str(configured).rstrip("/")
+    return f"{str(request.base_url).rstrip('/')}/fhir"

@@ -1,0 +1,48 @@
+"""`Patient/{id}/$everything`: the patient, their compartment, and what those resources reference."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from fhir_server.api.deps import base_url, services
+from fhir_server.api.negotiation import check_accept, json_response
+from fhir_server.errors import InvalidRequest
+from fhir_server.storage.clock import parse_instant
+
+OFFERED_ON: tuple[str, ...] = ("Patient",)
+router = APIRouter(prefix="/fhir")
+
+
+def _instant(name: str, value: str | None) -> int | None:
+    if not value:
+        return None
+    try:
+        return parse_instant(value)
+    except ValueError as exc:
+        raise InvalidRequest(f"{name}={value!r} is not a FHIR date or dateTime.") from exc
+
+
+@router.get("/Patient/{patient_id}/$everything")
+async def everything(request: Request, patient_id: str) -> Response:
+    check_accept(request)
+    svc = services(request)
+    params = request.query_params
+    types = {t.strip() for t in params.get("_type", "").split(",") if t.strip()}
+    for t in types:
+        svc.resources.check_type(t)
+    count = int(params["_count"]) if params.get("_count", "").isdigit() else None
+    async with svc.repository.unit_of_work(write=False) as uow:
+        await svc.resources.read(uow, "Patient", patient_id)
+        bundle = await svc.search.everything(
+            uow,
+            patient_id,
+            types=types,
+            since=_instant("_since", params.get("_since")),
+            start=_instant("start", params.get("start")),
+            end=_instant("end", params.get("end")),
+            count=count,
+            base=base_url(request),
+            self_url=str(request.url),
+        )
+    return json_response(bundle)

@@ -1,0 +1,84 @@
+"""The `novamind` command line.
+
+Server commands live here; other packages contribute command groups through the `novamind.commands`
+entry-point group (each entry point is a `register(subparsers)` callable), so the server package never
+imports the ML engine and the CLI still offers `novamind train …` / `novamind evaluate …`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from importlib.metadata import entry_points
+
+
+def _add_serve(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="run the FHIR server (embedded SQLite unless --database-url is given)")
+    p.add_argument("--host", default=None)
+    p.add_argument("--port", type=int, default=None)
+    p.add_argument("--database-url", default=None, help="e.g. postgresql+asyncpg://user:pw@host/db")
+    p.add_argument("--data-dir", default=None, help="where the embedded database lives (./novamind-data)")
+    p.add_argument("--demo", action="store_true", help="load the demo patients before serving")
+    p.add_argument("--workers", type=int, default=1)
+    p.set_defaults(func=_serve)
+
+
+def _settings_from(args: argparse.Namespace):  # noqa: ANN202 - Settings imported lazily
+    from fhir_server.settings import Settings
+
+    overrides = {
+        k: v
+        for k, v in {
+            "host": args.host,
+            "port": args.port,
+            "database_url": args.database_url,
+            "data_dir": args.data_dir,
+        }.items()
+        if v is not None
+    }
+    return Settings(**overrides)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from fhir_server.server import serve
+
+    return serve(_settings_from(args), demo=args.demo, workers=args.workers)
+
+
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="load synthetic demo patients into the database")
+    p.add_argument("--database-url", default=None)
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--host", default=None)
+    p.add_argument("--port", type=int, default=None)
+    p.set_defaults(func=_demo)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from fhir_server.demo import load_demo
+
+    count = asyncio.run(load_demo(_settings_from(args)))
+    print(f"loaded {count} demo resources")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="novamind", description="NovaMind Twin FHIR server")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_serve(sub)
+    _add_demo(sub)
+    for ep in sorted(entry_points(group="novamind.commands"), key=lambda e: e.name):
+        ep.load()(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

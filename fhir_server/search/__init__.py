@@ -1,0 +1,1 @@
+"""Search: SearchParameter registry, index extraction, and query parsing; pure and storage-agnostic."""

@@ -1,0 +1,40 @@
+"""Running the app under uvicorn (what `novamind serve` does)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import uvicorn
+
+from fhir_server.settings import Settings
+
+
+def serve(settings: Settings, *, demo: bool = False, workers: int = 1) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if demo:
+        from fhir_server.demo import load_demo
+
+        count = asyncio.run(load_demo(settings))
+        logging.getLogger("novamind").info("demo data ready (%d resources)", count)
+    print(f"NovaMind Twin FHIR server: {settings.base_url()}", flush=True)
+    if workers > 1:
+        # Each worker builds its own app from the environment (uvicorn imports the factory).
+        import os
+
+        for key, value in settings.model_dump(exclude_none=True).items():
+            os.environ[f"NOVAMIND_{key.upper()}"] = str(value)
+        uvicorn.run(
+            "fhir_server.app:create_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=workers,
+            log_level="warning",
+            access_log=False,
+        )
+        return 0
+    from fhir_server.app import create_app
+
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning", access_log=False)
+    return 0

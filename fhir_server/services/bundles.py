@@ -1,0 +1,283 @@
+"""Batch and transaction Bundles.
+
+A transaction runs in one unit of work: every entry succeeds or nothing is stored. Entries are processed
+in the order the spec prescribes (DELETE, POST, PUT/PATCH, GET/HEAD), `urn:uuid:` fullUrls are replaced by
+the ids the server assigns, and conditional references (`Patient?identifier=…`) are resolved to exactly one
+resource. A batch runs each entry in its own unit of work and reports each entry's own outcome.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import orjson
+
+from fhir_server.errors import FhirError, InvalidRequest, MultipleMatches, NotFound
+from fhir_server.services import bundle_builder as bb
+from fhir_server.services.resources import ResourceService, WriteResult
+from fhir_server.services.search import SearchService
+from fhir_server.storage.clock import to_instant
+from fhir_server.storage.repository import StoredResource, UnitOfWork
+
+ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
+
+UnitFactory = Callable[[], AbstractAsyncContextManager[UnitOfWork]]
+
+
+class EntryError(FhirError):
+    """An error inside entry N of a transaction; the message says which entry, so it can be fixed."""
+
+    def __init__(self, index: int, inner: FhirError) -> None:
+        super().__init__(f"Bundle.entry[{index}]: {inner.message}", expression=[f"Bundle.entry[{index}]"])
+        self.inner = inner
+        self.code = inner.code
+
+
+@dataclass
+class _Entry:
+    index: int
+    method: str
+    url: str
+    full_url: str | None
+    resource: Any
+    if_none_exist: str | None
+    if_match: str | None
+
+
+def _parse_entries(bundle: dict[str, Any]) -> list[_Entry]:
+    entries = []
+    for i, raw in enumerate(bundle.get("entry") or []):
+        request = raw.get("request") or {}
+        method = str(request.get("method", "")).upper()
+        url = request.get("url")
+        if method not in ORDER or not isinstance(url, str) or not url:
+            raise InvalidRequest(
+                f"Bundle.entry[{i}].request needs a method (GET, HEAD, POST, PUT, PATCH, DELETE) and a url.",
+                expression=[f"Bundle.entry[{i}].request"],
+            )
+        entries.append(
+            _Entry(
+                index=i,
+                method=method,
+                url=url.lstrip("/"),
+                full_url=raw.get("fullUrl"),
+                resource=raw.get("resource"),
+                if_none_exist=request.get("ifNoneExist"),
+                if_match=request.get("ifMatch"),
+            )
+        )
+    return entries
+
+
+def _rewrite_references(node: Any, mapping: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "reference" and isinstance(value, str) and value in mapping:
+                out[key] = mapping[value]
+            else:
+                out[key] = _rewrite_references(value, mapping)
+        return out
+    if isinstance(node, list):
+        return [_rewrite_references(v, mapping) for v in node]
+    return node
+
+
+def _conditional_references(node: Any, found: set[str]) -> set[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "reference" and isinstance(value, str) and "?" in value and not value.startswith("#"):
+                found.add(value)
+            else:
+                _conditional_references(value, found)
+    elif isinstance(node, list):
+        for v in node:
+            _conditional_references(v, found)
+    return found
+
+
+class BundleService:
+    def __init__(self, resources: ResourceService, search: SearchService) -> None:
+        self.resources = resources
+        self.search = search
+
+    async def transaction(
+        self, unit: UnitFactory, bundle: dict[str, Any], *, base: str, representation: bool
+    ) -> dict[str, Any]:
+        entries = _parse_entries(bundle)
+        self._check_no_duplicates(entries)
+        responses: dict[int, dict[str, Any]] = {}
+        async with unit() as uow:
+            mapping = await self._assign_ids(uow, entries)
+            for entry in sorted(entries, key=lambda e: ORDER[e.method]):
+                try:
+                    if entry.resource is not None:
+                        entry.resource = _rewrite_references(entry.resource, mapping)
+                        refs = _conditional_references(entry.resource, set())
+                        if refs:
+                            resolved = {ref: await self._resolve_conditional(uow, ref) for ref in refs}
+                            entry.resource = _rewrite_references(entry.resource, resolved)
+                    responses[entry.index] = await self._process(uow, entry, base, representation, mapping)
+                except FhirError as exc:
+                    raise EntryError(entry.index, exc) from exc
+        return bb.bundle("transaction-response", [responses[e.index] for e in entries])
+
+    async def batch(
+        self,
+        unit: UnitFactory,
+        bundle: dict[str, Any],
+        *,
+        base: str,
+        representation: bool,
+        render_error: Callable[[FhirError], dict[str, Any]],
+    ) -> dict[str, Any]:
+        """Each entry on its own; `render_error` (from the HTTP edge) turns a failure into entry.response."""
+        out = []
+        for entry in _parse_entries(bundle):
+            try:
+                async with unit() as uow:
+                    out.append(await self._process(uow, entry, base, representation, None))
+            except FhirError as exc:
+                out.append({"response": render_error(exc)})
+        return bb.bundle("batch-response", out)
+
+    # ---- internals -------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_no_duplicates(entries: list[_Entry]) -> None:
+        seen: dict[str, int] = {}
+        for e in entries:
+            if e.method in ("PUT", "DELETE", "PATCH") and "?" not in e.url:
+                key = e.url.split("/_history")[0]
+                if key in seen:
+                    raise InvalidRequest(
+                        f"Bundle.entry[{seen[key]}] and Bundle.entry[{e.index}] both change {key}; "
+                        "a transaction may touch each resource once."
+                    )
+                seen[key] = e.index
+
+    async def _assign_ids(self, uow: UnitOfWork, entries: list[_Entry]) -> dict[str, str]:
+        """fullUrl -> the local reference it will have once stored (new ids for creates)."""
+        mapping: dict[str, str] = {}
+        for e in entries:
+            if not e.full_url:
+                continue
+            type_name = e.url.split("?")[0].split("/")[0]
+            if e.method == "POST":
+                if e.if_none_exist:
+                    matches = await self.search.find(uow, type_name, e.if_none_exist)
+                    if len(matches) > 1:
+                        raise EntryError(
+                            e.index,
+                            MultipleMatches(f"ifNoneExist '{e.if_none_exist}' matches {len(matches)} resources."),
+                        )
+                    if matches:
+                        mapping[e.full_url] = f"{type_name}/{matches[0].res_id}"
+                        continue
+                mapping[e.full_url] = f"{type_name}/{uuid.uuid4()}"
+            elif e.method == "PUT" and "?" not in e.url:
+                mapping[e.full_url] = e.url
+        return mapping
+
+    async def _resolve_conditional(self, uow: UnitOfWork, ref: str) -> str:
+        type_name, _, criteria = ref.partition("?")
+        matches = await self.search.find(uow, type_name, criteria)
+        if len(matches) != 1:
+            raise InvalidRequest(
+                f"The conditional reference '{ref}' matches {len(matches)} resources; it must match exactly one."
+            )
+        return f"{type_name}/{matches[0].res_id}"
+
+    async def _process(
+        self, uow: UnitOfWork, e: _Entry, base: str, representation: bool, mapping: dict[str, str] | None
+    ) -> dict[str, Any]:
+        path, _, query = e.url.partition("?")
+        parts = [p for p in path.split("/") if p]
+        if e.method == "POST":
+            if len(parts) != 1:
+                raise InvalidRequest(f"A POST entry's url must be a resource type, not '{e.url}'.")
+            assigned = None
+            if mapping is not None and e.full_url in mapping:
+                assigned = mapping[e.full_url].split("/", 1)[1]
+            result = await self.resources.create(
+                uow, parts[0], e.resource, if_none_exist=e.if_none_exist, assigned_id=assigned
+            )
+            return self._write_response(result, base, representation)
+        if e.method in ("PUT", "PATCH"):
+            if len(parts) == 1 and query:
+                result = await self.resources.conditional_update(
+                    uow, parts[0], query, e.resource, if_match=e.if_match
+                )
+            elif len(parts) == 2:
+                if e.method == "PATCH":
+                    ops = self._patch_body(e.resource)
+                    result = await self.resources.patch(uow, parts[0], parts[1], ops, if_match=e.if_match)
+                else:
+                    result = await self.resources.update(uow, parts[0], parts[1], e.resource, if_match=e.if_match)
+            else:
+                raise InvalidRequest(f"A {e.method} entry's url must be Type/id or Type?criteria, not '{e.url}'.")
+            return self._write_response(result, base, representation)
+        if e.method == "DELETE":
+            if len(parts) == 1 and query:
+                await self.resources.conditional_delete(uow, parts[0], query)
+            elif len(parts) == 2:
+                await self.resources.delete(uow, parts[0], parts[1])
+            else:
+                raise InvalidRequest(f"A DELETE entry's url must be Type/id or Type?criteria, not '{e.url}'.")
+            return {"response": {"status": "204 No Content"}}
+        return await self._get(uow, parts, query, base)
+
+    @staticmethod
+    def _patch_body(resource: Any) -> Any:
+        """PATCH entries carry a Binary holding the JSON Patch document (FHIR R4 http.html#patch)."""
+        if isinstance(resource, dict) and resource.get("resourceType") == "Binary" and resource.get("data"):
+            import base64
+
+            return orjson.loads(base64.b64decode(resource["data"]))
+        raise InvalidRequest("A PATCH entry's resource must be a Binary whose data is a base64 JSON Patch.")
+
+    async def _get(self, uow: UnitOfWork, parts: list[str], query: str, base: str) -> dict[str, Any]:
+        if len(parts) == 2:
+            stored = await self.resources.read(uow, parts[0], parts[1])
+        elif len(parts) == 4 and parts[2] == "_history":
+            stored = await self.resources.vread(uow, parts[0], parts[1], parts[3])
+        elif len(parts) == 1:
+            self.resources.check_type(parts[0])
+            await uow.flush()
+            result = await self.search.search(
+                uow, parts[0], parse_qsl(query, keep_blank_values=True), strict=False, base=base,
+                self_path=parts[0],
+            )
+            return {"resource": result, "response": {"status": "200 OK"}}
+        else:
+            raise NotFound(f"This server cannot answer GET {'/'.join(parts)} inside a Bundle.")
+        return {
+            "fullUrl": bb.full_url(base, stored),
+            "resource": bb.resource_fragment(stored),
+            "response": {
+                "status": "200 OK",
+                "etag": f'W/"{stored.version}"',
+                "lastModified": to_instant(stored.last_updated),
+            },
+        }
+
+    @staticmethod
+    def _write_response(result: WriteResult, base: str, representation: bool) -> dict[str, Any]:
+        s: StoredResource = result.stored
+        entry: dict[str, Any] = {
+            "fullUrl": bb.full_url(base, s),
+            "response": {
+                "status": "201 Created" if result.created else "200 OK",
+                "location": f"{base}/{s.res_type}/{s.res_id}/_history/{s.version}",
+                "etag": f'W/"{s.version}"',
+                "lastModified": to_instant(s.last_updated),
+            },
+        }
+        if representation:
+            entry["resource"] = bb.resource_fragment(s)
+        return entry

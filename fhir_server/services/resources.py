@@ -1,0 +1,210 @@
+"""Create, read, update, patch, delete and history with FHIR's versioning and conditional semantics.
+
+Every method takes the `UnitOfWork` it runs in, so the same code serves a single REST interaction and an
+entry of a transaction bundle (where all entries share one unit of work).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import jsonpatch
+
+from fhir_server.errors import (
+    Gone,
+    InvalidRequest,
+    InvalidResource,
+    MultipleMatches,
+    NotFound,
+    PreconditionFailed,
+    UnknownResourceType,
+    VersionConflict,
+)
+from fhir_server.fhir_models import validate_resource
+from fhir_server.storage.repository import StoredResource, UnitOfWork
+
+ID_RE = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+ETAG_RE = re.compile(r'^(?:W/)?"?([^"]+)"?$')
+
+
+class Finder(Protocol):
+    """What conditional interactions need from search: the current resources matching a query string."""
+
+    async def find(self, uow: UnitOfWork, res_type: str, query: str) -> list[StoredResource]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    stored: StoredResource
+    created: bool
+
+
+def parse_etag(value: str) -> int:
+    match = ETAG_RE.match(value.strip())
+    if not match or not match.group(1).isdigit():
+        raise InvalidRequest(f"If-Match must be an ETag like W/\"3\", not {value!r}.")
+    return int(match.group(1))
+
+
+def check_id(res_id: str) -> str:
+    if not ID_RE.match(res_id):
+        raise InvalidRequest(
+            f"'{res_id}' is not a valid FHIR id (1-64 characters: letters, digits, '-' and '.')."
+        )
+    return res_id
+
+
+class ResourceService:
+    def __init__(self, finder: Finder, resource_types: frozenset[str]) -> None:
+        self.finder = finder
+        self.resource_types = resource_types
+
+    def check_type(self, res_type: str) -> str:
+        if res_type not in self.resource_types:
+            raise UnknownResourceType(f"'{res_type}' is not a FHIR R4 resource type this server stores.")
+        return res_type
+
+    # ---- read side -------------------------------------------------------------------------------------
+
+    async def read(self, uow: UnitOfWork, res_type: str, res_id: str) -> StoredResource:
+        self.check_type(res_type)
+        stored = await uow.current(res_type, res_id)
+        if stored is None:
+            raise NotFound(f"{res_type}/{res_id} does not exist on this server.")
+        if stored.deleted:
+            raise Gone(f"{res_type}/{res_id} was deleted (version {stored.version}); its history is kept.")
+        return stored
+
+    async def vread(self, uow: UnitOfWork, res_type: str, res_id: str, version: str) -> StoredResource:
+        self.check_type(res_type)
+        if not version.isdigit():
+            raise NotFound(f"{res_type}/{res_id} has no version '{version}'; version ids are numbers.")
+        stored = await uow.version(res_type, res_id, int(version))
+        if stored is None:
+            if await uow.current(res_type, res_id) is None:
+                raise NotFound(f"{res_type}/{res_id} does not exist on this server.")
+            raise NotFound(f"{res_type}/{res_id} has no version {version}.")
+        if stored.deleted:
+            raise Gone(f"Version {version} of {res_type}/{res_id} is its deletion.")
+        return stored
+
+    # ---- write side ------------------------------------------------------------------------------------
+
+    def _prepare(self, res_type: str, body: Any) -> dict[str, Any]:
+        self.check_type(res_type)
+        validate_resource(body, res_type)
+        return dict(body)
+
+    async def create(
+        self,
+        uow: UnitOfWork,
+        res_type: str,
+        body: Any,
+        *,
+        if_none_exist: str | None = None,
+        assigned_id: str | None = None,
+    ) -> WriteResult:
+        """Create with a server-assigned id; with `If-None-Exist`, return the match instead of a duplicate."""
+        data = self._prepare(res_type, body)
+        if if_none_exist:
+            await uow.lock(f"{res_type}?{if_none_exist}")
+            matches = await self.finder.find(uow, res_type, if_none_exist)
+            if len(matches) > 1:
+                raise MultipleMatches(
+                    f"If-None-Exist '{if_none_exist}' matches {len(matches)} {res_type} resources; "
+                    "make the criteria select at most one."
+                )
+            if matches:
+                return WriteResult(matches[0], created=False)
+        new_id = assigned_id or str(uuid.uuid4())
+        stored = await uow.save(res_type, new_id, data, current=None, method="POST")
+        return WriteResult(stored, created=True)
+
+    async def update(
+        self, uow: UnitOfWork, res_type: str, res_id: str, body: Any, *, if_match: str | None = None
+    ) -> WriteResult:
+        """Update, or create with the client's id when none exists (update-as-create)."""
+        check_id(res_id)
+        data = self._prepare(res_type, body)
+        if data.get("id") != res_id:
+            raise InvalidRequest(
+                f"The resource's id ({data.get('id')!r}) must equal the id in the URL ({res_id!r}) on update."
+            )
+        current = await uow.current(res_type, res_id, for_update=True)
+        if if_match is not None:
+            wanted = parse_etag(if_match)
+            if current is None or current.deleted:
+                raise PreconditionFailed(
+                    f"If-Match names version {wanted} but {res_type}/{res_id} has no current version."
+                )
+            if current.version != wanted:
+                raise VersionConflict(
+                    f"{res_type}/{res_id} is at version {current.version}, not {wanted}: "
+                    "someone changed it since you read it. Read it again and reapply your change."
+                )
+        stored = await uow.save(res_type, res_id, data, current=current, method="PUT")
+        return WriteResult(stored, created=current is None or current.deleted)
+
+    async def conditional_update(
+        self, uow: UnitOfWork, res_type: str, criteria: str, body: Any, *, if_match: str | None = None
+    ) -> WriteResult:
+        self.check_type(res_type)
+        await uow.lock(f"{res_type}?{criteria}")
+        matches = await self.finder.find(uow, res_type, criteria)
+        if len(matches) > 1:
+            raise MultipleMatches(
+                f"Conditional update criteria '{criteria}' match {len(matches)} {res_type} resources; "
+                "narrow them to one."
+            )
+        if matches:
+            target = matches[0]
+            if isinstance(body, dict) and body.get("id") not in (None, target.res_id):
+                raise InvalidRequest(
+                    f"The body's id {body.get('id')!r} differs from the matched resource {target.res_id!r}."
+                )
+            return await self.update(uow, res_type, target.res_id, {**body, "id": target.res_id}, if_match=if_match)
+        if isinstance(body, dict) and body.get("id"):
+            return await self.update(uow, res_type, str(body["id"]), body)
+        return await self.create(uow, res_type, body)
+
+    async def patch(
+        self, uow: UnitOfWork, res_type: str, res_id: str, operations: Any, *, if_match: str | None = None
+    ) -> WriteResult:
+        """Apply a JSON Patch (RFC 6902) to the current version and store the result as a new version."""
+        current = await self.read(uow, res_type, res_id)
+        if not isinstance(operations, list):
+            raise InvalidRequest("A JSON Patch body is a JSON array of operations (RFC 6902).")
+        import orjson
+
+        document = orjson.loads(current.content or b"{}")
+        try:
+            patched = jsonpatch.apply_patch(document, operations)
+        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
+            raise InvalidResource(f"The JSON Patch could not be applied: {exc}") from exc
+        if patched.get("resourceType") != res_type or patched.get("id") != res_id:
+            raise InvalidRequest("A patch may not change the resource's type or id.")
+        return await self.update(
+            uow, res_type, res_id, patched, if_match=if_match if if_match else f'W/"{current.version}"'
+        )
+
+    async def delete(self, uow: UnitOfWork, res_type: str, res_id: str) -> StoredResource | None:
+        """Delete (idempotent: deleting something already gone or never there succeeds)."""
+        self.check_type(res_type)
+        current = await uow.current(res_type, res_id, for_update=True)
+        if current is None or current.deleted:
+            return None
+        return await uow.delete(current)
+
+    async def conditional_delete(self, uow: UnitOfWork, res_type: str, criteria: str) -> Sequence[StoredResource]:
+        self.check_type(res_type)
+        matches = await self.finder.find(uow, res_type, criteria)
+        if len(matches) > 1:
+            raise MultipleMatches(
+                f"Conditional delete criteria '{criteria}' match {len(matches)} {res_type} resources; "
+                "this server deletes at most one per request."
+            )
+        return [await uow.delete(m) for m in matches]

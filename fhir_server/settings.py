@@ -1,0 +1,39 @@
+"""Runtime configuration, read from `NOVAMIND_*` environment variables (the same names as the CLI options)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("novamind-data")
+
+
+class Settings(BaseSettings):
+    """Everything the app factory needs; one instance per process, passed down explicitly."""
+
+    model_config = SettingsConfigDict(env_prefix="NOVAMIND_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    database_url: str | None = None
+    data_dir: Path = DEFAULT_DATA_DIR
+    # Where clients reach us; used for absolute URLs (Location, Bundle links). Derived from host/port if unset.
+    public_base_url: str | None = None
+    canonical_base: str = "http://novamind.example.org/fhir"
+    default_page_size: int = 20
+    max_page_size: int = 1000
+    # How long a search's frozen result list stays available for paging.
+    search_cache_seconds: int = 3600
+    log_sql: bool = False
+
+    def resolved_database_url(self) -> str:
+        """The embedded SQLite file is the default so `novamind serve` works with nothing installed."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'novamind.sqlite3').resolve()}"
+
+    def base_url(self) -> str:
+        if self.public_base_url:
+            return self.public_base_url.rstrip("/")
+        return f"http://{self.host}:{self.port}/fhir"

@@ -1,0 +1,39 @@
+"""FHIR instants <-> the integer microseconds we store."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def to_instant(us: int) -> str:
+    """Render as a FHIR `instant` (UTC, millisecond precision, `Z`)."""
+    dt = datetime.fromtimestamp(us / 1_000_000, tz=UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def to_http_date(us: int) -> str:
+    dt = datetime.fromtimestamp(us / 1_000_000, tz=UTC)
+    return dt.strftime("%a, %d %b %Y %H:%M:%S GMT")
+
+
+def parse_instant(value: str) -> int:
+    """A FHIR date/dateTime/instant as microseconds; partial dates start at their first instant.
+
+    Raises ValueError with the offending text so callers can say which parameter was wrong.
+    """
+    text = value.strip().replace("Z", "+00:00")
+    formats = ("%Y", "%Y-%m", "%Y-%m-%d")
+    for fmt in formats:
+        try:
+            return int(datetime.strptime(text, fmt).replace(tzinfo=UTC).timestamp() * 1_000_000)
+        except ValueError:
+            continue
+    dt = datetime.fromisoformat(text)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return int(dt.timestamp() * 1_000_000)

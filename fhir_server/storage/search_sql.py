@@ -1,0 +1,277 @@
+"""`SearchQuery` -> SQLAlchemy Core `Select` of matching `resource.pk`s, identical on SQLite and PostgreSQL.
+
+Every clause becomes an EXISTS over one index table correlated on `resource_pk` (chains and `_has` nest
+further EXISTS through `idx_reference`), so clauses AND together without row multiplication and both
+planners turn them into semi-joins. One function per parameter type holds that type's FHIR semantics
+(prefix range rules from R4 search.html §3.1.1.4, string starts-with, token system|code forms, ...).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, not_, or_, select, true
+from sqlalchemy.sql.selectable import NamedFromClause
+
+from fhir_server.search.extract import component_param_name, identifier_param_name
+from fhir_server.search.params import Clause, SearchQuery, SortKey
+from fhir_server.search.registry import SearchParamDef, SearchRegistry
+from fhir_server.search.rows import parse_reference
+from fhir_server.search.values import canonical_quantity, normalize_string
+from fhir_server.search.values_parse import Value
+from fhir_server.storage.tables import INDEX_TABLES, compartment, resource
+
+Cond = ColumnElement[bool]
+_DAY_US = 86_400_000_000
+
+
+def _range_cond(low: ColumnElement, high: ColumnElement, v: Value, prefix: str) -> Cond:
+    """Date rows: the target range [low, high] against the search range [v.low, v.high] (both inclusive)."""
+    s_low, s_high = v.low, v.high
+    if prefix == "eq":
+        return and_(low >= s_low, high <= s_high)
+    if prefix == "ne":
+        return not_(and_(low >= s_low, high <= s_high))
+    if prefix == "gt":
+        return high > s_high
+    if prefix == "lt":
+        return low < s_low
+    if prefix == "ge":
+        return high >= s_low
+    if prefix == "le":
+        return low <= s_high
+    if prefix == "sa":
+        return low > s_high
+    if prefix == "eb":
+        return high < s_low
+    # ap: overlaps the search range widened by 10% of its distance from now (at least a day).
+    now = int(time.time() * 1_000_000)
+    margin = max(abs(now - int(s_low or 0)) // 10, _DAY_US)
+    return and_(low <= int(s_high or 0) + margin, high >= int(s_low or 0) - margin)
+
+
+def _value_cond(column: ColumnElement, number: float, low: float, high: float, prefix: str) -> Cond:
+    """Number/quantity: the stored value against the search value and its implicit precision [low, high)."""
+    if prefix == "eq":
+        return and_(column >= low, column < high)
+    if prefix == "ne":
+        return or_(column < low, column >= high)
+    if prefix in ("gt", "sa"):
+        return column > number
+    if prefix in ("lt", "eb"):
+        return column < number
+    if prefix == "ge":
+        return column >= number
+    if prefix == "le":
+        return column <= number
+    margin = abs(number) * 0.1  # ap: within 10%
+    return and_(column >= number - margin, column <= number + margin)
+
+
+def _string(t: NamedFromClause, v: Value, modifier: str | None) -> Cond:
+    if modifier == "exact":
+        return t.c.value_exact == v.text
+    if modifier == "contains":
+        return t.c.value.contains(normalize_string(v.text), autoescape=True)
+    return t.c.value.startswith(normalize_string(v.text), autoescape=True)
+
+
+def _token(t: NamedFromClause, v: Value, modifier: str | None) -> Cond:
+    if modifier == "text":
+        return t.c.text.startswith(normalize_string(v.text), autoescape=True)
+    if not v.has_system:
+        return t.c.code == v.code
+    if v.system is None:
+        return and_(t.c.system.is_(None), t.c.code == v.code)
+    if v.code is None:
+        return t.c.system == v.system
+    return and_(t.c.system == v.system, t.c.code == v.code)
+
+
+def _date(t: NamedFromClause, v: Value, modifier: str | None) -> Cond:
+    return _range_cond(t.c.low, t.c.high, v, v.prefix)
+
+
+def _number(t: NamedFromClause, v: Value, modifier: str | None) -> Cond:
+    return _value_cond(t.c.value, float(v.number or 0), float(v.low or 0), float(v.high or 0), v.prefix)
+
+
+def _quantity(t: NamedFromClause, v: Value, modifier: str | None) -> Cond:
+    number, low, high = float(v.number or 0), float(v.low or 0), float(v.high or 0)
+    unit = canonical_quantity(1.0, v.system, v.code)
+    if unit is not None:  # UCUM: compare in canonical units, so 90 min matches gt1|...|h
+        factor, canonical_code = unit
+        return and_(t.c.canonical_code == canonical_code,
+                    _value_cond(t.c.canonical_value, number * factor, low * factor, high * factor, v.prefix))
+    value = _value_cond(t.c.value, number, low, high, v.prefix)
+    if v.system is not None:
+        return and_(value, t.c.system == v.system, t.c.code == v.code)
+    if v.code is not None:
+        return and_(value, or_(t.c.code == v.code, t.c.unit == v.code))
+    return value
+
+
+def _reference(t: NamedFromClause, v: Value, modifier: str | None) -> Cond:
+    text = v.text
+    if "://" in text or text.startswith("urn:"):
+        url, _, version = text.partition("|")
+        cond = t.c.url == url
+        return and_(cond, t.c.target_version == version) if version else cond
+    target_type, target_id, version, _ = parse_reference(text)
+    if target_id is None:  # a bare id, optionally typed by the `:Type` modifier
+        cond = t.c.target_id == text
+        return and_(cond, t.c.target_type == modifier) if modifier else cond
+    cond = and_(t.c.target_type == target_type, t.c.target_id == target_id)
+    return and_(cond, t.c.target_version == version) if version else cond
+
+
+def _uri(t: NamedFromClause, v: Value, modifier: str | None) -> Cond:
+    return t.c.value == v.text
+
+
+_VALUE_CONDITIONS: dict[str, Callable[[NamedFromClause, Value, str | None], Cond]] = {
+    "string": _string,
+    "token": _token,
+    "date": _date,
+    "number": _number,
+    "quantity": _quantity,
+    "reference": _reference,
+    "uri": _uri,
+}
+
+
+class _Builder:
+    """Builds conditions against one registry (needed for composite component types)."""
+
+    def __init__(self, registry: SearchRegistry) -> None:
+        self.registry = registry
+
+    def clause(self, clause: Clause, outer: NamedFromClause) -> Cond:
+        return self._hops(clause, outer, 0, 0)
+
+    def _hops(self, clause: Clause, outer: NamedFromClause, has_at: int, chain_at: int) -> Cond:
+        """Walk `_has` reverse hops, then chain forward hops, then apply the parameter itself."""
+        if has_at < len(clause.has):
+            link = clause.has[has_at]
+            ref = INDEX_TABLES["reference"].alias()
+            src = resource.alias()
+            inner = self._hops(clause, src, has_at + 1, chain_at)
+            return exists(
+                select(1).select_from(ref.join(src, src.c.pk == ref.c.resource_pk)).where(
+                    ref.c.res_type == link.res_type, ref.c.param == link.param.code,
+                    ref.c.target_type == outer.c.res_type, ref.c.target_id == outer.c.res_id,
+                    src.c.deleted == false(), inner,
+                )
+            )
+        if chain_at < len(clause.chain):
+            link = clause.chain[chain_at]
+            ref = INDEX_TABLES["reference"].alias()
+            target = resource.alias()
+            inner = self._hops(clause, target, has_at, chain_at + 1)
+            joined = ref.join(target, and_(target.c.res_type == ref.c.target_type, target.c.res_id == ref.c.target_id))
+            return exists(
+                select(1).select_from(joined).where(
+                    ref.c.resource_pk == outer.c.pk, ref.c.param == link.param.code,
+                    ref.c.target_type.in_(link.target_types), target.c.deleted == false(), inner,
+                )
+            )
+        return self._leaf(clause, outer)
+
+    def _leaf(self, clause: Clause, outer: NamedFromClause) -> Cond:
+        param, modifier = clause.param, clause.modifier
+        if param.code == "_id":
+            cond = outer.c.res_id.in_([v.code or v.text for v in clause.values])
+            return not_(cond) if modifier == "not" else cond
+        if param.code == "_lastUpdated":
+            col = outer.c.last_updated
+            return or_(*(_range_cond(col, col, v, v.prefix) for v in clause.values))
+        if param.type == "composite":
+            return or_(*(self._composite(param, outer, v) for v in clause.values))
+        index_type, code = param.type, param.code
+        if modifier == "identifier":
+            index_type, code = "token", identifier_param_name(param.code)
+        table = INDEX_TABLES[index_type].alias()
+        rows = select(1).where(table.c.resource_pk == outer.c.pk, table.c.param == code)
+        if modifier == "missing":
+            present = exists(rows)
+            return not_(present) if clause.values[0].text == "true" else present
+        condition = _VALUE_CONDITIONS[index_type]
+        matched = exists(rows.where(or_(*(condition(table, v, modifier) for v in clause.values))))
+        return not_(matched) if modifier == "not" else matched
+
+    def _composite(self, param: SearchParamDef, outer: NamedFromClause, value: Value) -> Cond:
+        """All components must match rows of one element, i.e. rows sharing `grp`."""
+        tables = []
+        conditions: list[Cond] = []
+        for index, ((code, _expr), component_value) in enumerate(zip(param.components, value.components,
+                                                                     strict=True)):
+            component = next((self.registry.get(b, code) for b in param.base if self.registry.get(b, code)), None)
+            index_type = component.type if component else "token"
+            table = INDEX_TABLES[index_type].alias()
+            conditions.append(and_(
+                # Inner components correlate on the first component's row: one level up, as SQL requires.
+                table.c.resource_pk == (tables[0].c.resource_pk if tables else outer.c.pk),
+                table.c.param == component_param_name(param.code, index),
+                _VALUE_CONDITIONS[index_type](table, component_value, None),
+                *([table.c.grp == tables[0].c.grp] if tables else []),
+            ))
+            tables.append(table)
+        inner: Cond = true()
+        for table, condition in reversed(list(zip(tables[1:], conditions[1:], strict=True))):
+            inner = exists(select(1).select_from(table).where(condition, inner))
+        return exists(select(1).select_from(tables[0]).where(conditions[0], inner))
+
+    def sort_expression(self, key: SortKey, outer: NamedFromClause) -> ColumnElement:
+        code, param_type = key.param.code, key.param.type
+        if code == "_id":
+            return outer.c.res_id
+        if code == "_lastUpdated":
+            return outer.c.last_updated
+        table = INDEX_TABLES[param_type].alias()
+        column = {
+            "string": "value", "token": "code", "number": "value", "quantity": "value", "uri": "value",
+            "reference": "target_id", "date": "high" if key.descending else "low",
+        }[param_type]
+        aggregate = func.max if key.descending else func.min
+        return (
+            select(aggregate(table.c[column]))
+            .where(table.c.resource_pk == outer.c.pk, table.c.param == code)
+            .scalar_subquery()
+        )
+
+
+def _conditions(query: SearchQuery, registry: SearchRegistry, compartment_of: tuple[str, str] | None) -> list[Cond]:
+    builder = _Builder(registry)
+    conditions: list[Cond] = [resource.c.deleted == false()]
+    if query.res_type is not None:
+        conditions.append(resource.c.res_type == query.res_type)
+    elif query.types:
+        conditions.append(resource.c.res_type.in_(query.types))
+    if compartment_of is not None:
+        conditions.append(exists(select(1).where(
+            compartment.c.resource_pk == resource.c.pk,
+            compartment.c.comp_type == compartment_of[0], compartment.c.comp_id == compartment_of[1],
+        )))
+    conditions.extend(builder.clause(c, resource) for c in query.clauses)
+    return conditions
+
+
+def build_search(query: SearchQuery, registry: SearchRegistry, *,
+                 compartment: tuple[str, str] | None = None) -> Select:
+    """`SELECT resource.pk` of current matches, in `_sort` order (missing values last), ties by pk."""
+    builder = _Builder(registry)
+    order: list[ColumnElement] = []
+    for key in query.sort:
+        expression = builder.sort_expression(key, resource)
+        order.append(expression.is_(None))
+        order.append(expression.desc() if key.descending else expression.asc())
+    order.append(resource.c.pk)
+    return select(resource.c.pk).where(*_conditions(query, registry, compartment)).order_by(*order)
+
+
+def build_count(query: SearchQuery, registry: SearchRegistry, *,
+                compartment: tuple[str, str] | None = None) -> Select:
+    """`SELECT count(*)` of the same matches, for `_total=accurate`."""
+    return select(func.count()).select_from(resource).where(*_conditions(query, registry, compartment))
+

@@ -1,0 +1,38 @@
+"""Shared fixtures: a fresh database per test, on SQLite always and on PostgreSQL when one is configured.
+
+PostgreSQL tests run when NOVAMIND_TEST_POSTGRES_URL points at a database we may wipe (scripts/test.sh
+starts one); without it they are skipped, never faked.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+POSTGRES_URL = os.environ.get("NOVAMIND_TEST_POSTGRES_URL")
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+async def _reset_postgres(url: str) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'test.sqlite3'}"
+        return
+    if not POSTGRES_URL:
+        pytest.skip("NOVAMIND_TEST_POSTGRES_URL is not set (scripts/test.sh starts a PostgreSQL)")
+    await _reset_postgres(POSTGRES_URL)
+    yield POSTGRES_URL

@@ -1,0 +1,97 @@
+"""Daily grid: an observation frame turned into one (days x channels) array per patient.
+
+Channel 0 is the forecast target; the rest are `frames.DAILY_COVARIATES`. Cells are daily means (so
+experience-sampling reports average into one value), NaN where nothing was observed, except the medication
+flag, which is carried forward from the start event. Built with numpy bincounts because single forecasts
+must stay within a few milliseconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from twin_engine import frames
+
+CHANNELS_AFTER_TARGET: tuple[str, ...] = frames.DAILY_COVARIATES
+MED_CHANNEL = 1 + CHANNELS_AFTER_TARGET.index(frames.MEDICATION_ON)
+
+
+@dataclass(frozen=True)
+class DailyGrid:
+    """Invariants: `values` is (n, days, channels) float32; patient i's day k is `first_day[i] + k`;
+    days at or beyond `length[i]` are NaN padding."""
+
+    subject_ids: tuple[str, ...]
+    first_day: np.ndarray  # datetime64[D]
+    length: np.ndarray
+    values: np.ndarray
+    target: str
+
+    def window(self, subject: np.ndarray, end: np.ndarray, days: int) -> np.ndarray:
+        """History windows (m, days, channels) ending at grid day `end` (inclusive), NaN before day 0."""
+        offsets = np.arange(-days + 1, 1)
+        idx = end[:, None] + offsets[None, :]
+        out = self.values[subject[:, None], np.clip(idx, 0, None)]
+        out[idx < 0] = np.nan
+        return out
+
+    def future(self, subject: np.ndarray, end: np.ndarray, horizon: int) -> np.ndarray:
+        """Target values (m, horizon) on days end+1 .. end+horizon (NaN where not observed)."""
+        idx = end[:, None] + np.arange(1, horizon + 1)[None, :]
+        valid = idx < self.values.shape[1]
+        out = np.full(idx.shape, np.nan, dtype=np.float32)
+        out[valid] = self.values[np.broadcast_to(subject[:, None], idx.shape)[valid], idx[valid], 0]
+        return out
+
+
+def _codes(column: pd.Series) -> tuple[np.ndarray, list[str]]:
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        used, codes = np.unique(column.cat.codes.to_numpy(), return_inverse=True)
+        names = [str(column.cat.categories[k]) for k in used]
+        return codes.astype(np.int64), names
+    codes, uniques = pd.factorize(column, sort=True)
+    return codes.astype(np.int64), [str(u) for u in uniques]
+
+
+def to_grid(frame: pd.DataFrame, target: str, validated: bool = False) -> DailyGrid:
+    """Build the grid from an observation frame (validated here unless the caller already did)."""
+    f = frame if validated else frames.validate_observations(frame)
+    channels = (target, *CHANNELS_AFTER_TARGET)
+    metric = f[frames.METRIC]
+    names = metric.cat.categories if isinstance(metric.dtype, pd.CategoricalDtype) else None
+    if names is not None:
+        lookup = np.array([channels.index(m) if m in channels else -1 for m in names], dtype=np.int64)
+        channel = lookup[metric.cat.codes.to_numpy()]
+    else:
+        channel = pd.Index(channels).get_indexer(metric.to_numpy())
+    subject, subject_ids = _codes(f[frames.SUBJECT_ID])
+    day = f[frames.TS].values.astype("datetime64[D]").astype(np.int64)
+    n = len(subject_ids)
+    first = np.full(n, np.iinfo(np.int64).max)
+    np.minimum.at(first, subject, day)
+    last = np.full(n, np.iinfo(np.int64).min)
+    np.maximum.at(last, subject, day)
+    rel = day - first[subject]
+    t = int(rel.max()) + 1
+    keep = channel >= 0
+    c = len(channels)
+    flat = (subject[keep] * t + rel[keep]) * c + channel[keep]
+    sums = np.bincount(flat, weights=f[frames.VALUE].to_numpy()[keep], minlength=n * t * c)
+    counts = np.bincount(flat, minlength=n * t * c)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = (sums / counts).reshape(n, t, c).astype(np.float32)
+    med = np.nan_to_num(values[:, :, MED_CHANNEL], nan=0.0)
+    values[:, :, MED_CHANNEL] = np.maximum.accumulate(med, axis=1)
+    length = last - first + 1
+    pad = np.arange(t)[None, :] >= length[:, None]
+    values[pad] = np.nan
+    return DailyGrid(
+        subject_ids=tuple(subject_ids),
+        first_day=first.astype("datetime64[D]"),
+        length=length,
+        values=values,
+        target=target,
+    )
