@@ -60,7 +60,11 @@ def build_services(settings: Settings) -> Services:
         search=search,
         bundles=BundleService(resources, search),
         capability=capability.build_capability(
-            registry, resource_types, operations, base=settings.base_url(), software_version=software_version()
+            registry,
+            resource_types,
+            operations,
+            base=settings.base_url(),
+            software_version=software_version(),
         ),
     )
 

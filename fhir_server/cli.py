@@ -24,7 +24,7 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_serve)
 
 
-def _settings_from(args: argparse.Namespace):  # noqa: ANN202 - Settings imported lazily
+def _settings_from(args: argparse.Namespace):
     from fhir_server.settings import Settings
 
     overrides = {

@@ -17,7 +17,11 @@ LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
 SURVEY = {
     "coding": [
-        {"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "survey", "display": "Survey"}
+        {
+            "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+            "code": "survey",
+            "display": "Survey",
+        }
     ]
 }
 VITALS = {
@@ -36,8 +40,15 @@ PATIENTS = (
 )
 
 
-def _observation(patient_ref: str, key: str, code: str, display: str, category: dict[str, Any], when: datetime,
-                 value: dict[str, Any]) -> dict[str, Any]:
+def _observation(
+    patient_ref: str,
+    key: str,
+    code: str,
+    display: str,
+    category: dict[str, Any],
+    when: datetime,
+    value: dict[str, Any],
+) -> dict[str, Any]:
     return {
         "resourceType": "Observation",
         "identifier": [{"system": "http://novamind.example.org/fhir/sid/demo-observation", "value": key}],
@@ -66,7 +77,11 @@ def demo_bundle(seed: int = 7, weeks: int = 12) -> dict[str, Any]:
                     "gender": gender,
                     "birthDate": birth,
                 },
-                "request": {"method": "POST", "url": "Patient", "ifNoneExist": f"identifier={DEMO_SYSTEM}|{key}"},
+                "request": {
+                    "method": "POST",
+                    "url": "Patient",
+                    "ifNoneExist": f"identifier={DEMO_SYSTEM}|{key}",
+                },
             }
         )
         phq, gad = rng.randint(8, 20), rng.randint(6, 16)
@@ -75,16 +90,55 @@ def demo_bundle(seed: int = 7, weeks: int = 12) -> dict[str, Any]:
             phq = min(27, max(0, phq + rng.choice((-2, -1, -1, 0, 1))))
             gad = min(21, max(0, gad + rng.choice((-2, -1, 0, 0, 1))))
             for obs_key, code, display, value in (
-                (f"{key}-phq9-{week}", "44261-6", "Patient Health Questionnaire 9 item (PHQ-9) total score [Reported]", phq),
-                (f"{key}-gad7-{week}", "70274-6", "Generalized anxiety disorder 7 item (GAD-7) total score [Reported.PHQ]", gad),
+                (
+                    f"{key}-phq9-{week}",
+                    "44261-6",
+                    "Patient Health Questionnaire 9 item (PHQ-9) total score [Reported]",
+                    phq,
+                ),
+                (
+                    f"{key}-gad7-{week}",
+                    "70274-6",
+                    "Generalized anxiety disorder 7 item (GAD-7) total score [Reported.PHQ]",
+                    gad,
+                ),
             ):
-                entries.append(_entry(_observation(urn, obs_key, code, display, SURVEY, when,
-                                                   {"valueQuantity": {"value": value, "unit": "{score}", "system": UCUM, "code": "{score}"}})))
+                entries.append(
+                    _entry(
+                        _observation(
+                            urn,
+                            obs_key,
+                            code,
+                            display,
+                            SURVEY,
+                            when,
+                            {
+                                "valueQuantity": {
+                                    "value": value,
+                                    "unit": "{score}",
+                                    "system": UCUM,
+                                    "code": "{score}",
+                                }
+                            },
+                        )
+                    )
+                )
         for day in range(weeks * 7):
             when = start + timedelta(days=day, hours=-2)
             hr = round(rng.gauss(68, 5))
-            entries.append(_entry(_observation(urn, f"{key}-rhr-{day}", "40443-4", "Heart rate --resting", VITALS, when,
-                                               {"valueQuantity": {"value": hr, "unit": "/min", "system": UCUM, "code": "/min"}})))
+            entries.append(
+                _entry(
+                    _observation(
+                        urn,
+                        f"{key}-rhr-{day}",
+                        "40443-4",
+                        "Heart rate --resting",
+                        VITALS,
+                        when,
+                        {"valueQuantity": {"value": hr, "unit": "/min", "system": UCUM, "code": "/min"}},
+                    )
+                )
+            )
     return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
 
 
@@ -104,7 +158,10 @@ async def load_demo(settings: Settings) -> int:
     try:
         await upgrade(services.repository.engine)
         result = await services.bundles.transaction(
-            lambda: services.repository.unit_of_work(), demo_bundle(), base=settings.base_url(), representation=False
+            lambda: services.repository.unit_of_work(),
+            demo_bundle(),
+            base=settings.base_url(),
+            representation=False,
         )
         return len(result.get("entry", []))
     finally:

@@ -74,7 +74,10 @@ def build_capability(
             "conditionalUpdate": True,
             "conditionalDelete": "single",
             "referencePolicy": ["literal", "logical"],
-            "searchInclude": ["*"] + sorted(f"{res_type}:{c}" for c, d in registry.for_type(res_type).items() if d.type == "reference"),
+            "searchInclude": [
+                "*",
+                *sorted(f"{res_type}:{c}" for c, d in registry.for_type(res_type).items() if d.type == "reference"),
+            ],
             "searchRevInclude": ["*"],
             "searchParam": params,
         }
@@ -90,9 +93,16 @@ def build_capability(
         "mode": "server",
         "documentation": SEARCH_MODIFIERS_NOTE,
         "resource": resources,
-        "interaction": [{"code": "transaction"}, {"code": "batch"}, {"code": "search-system"}, {"code": "history-system"}],
+        "interaction": [
+            {"code": "transaction"},
+            {"code": "batch"},
+            {"code": "search-system"},
+            {"code": "history-system"},
+        ],
         "searchParam": [
-            {"name": code, "definition": d.url, "type": d.type} for code, d in sorted(registry.common().items()) if d.url
+            {"name": code, "definition": d.url, "type": d.type}
+            for code, d in sorted(registry.common().items())
+            if d.url
         ],
         "operation": [
             {"name": name.lstrip("$"), "definition": _operation_definition(name)}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -115,8 +115,7 @@ async def search_post(request: Request, res_type: str) -> Response:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     pairs = _query_pairs(request)
     if ctype == "application/x-www-form-urlencoded":
-        form = await request.form()
-        pairs += [(k, str(v)) for k, v in form.multi_items()]
+        pairs += parse_qsl((await request.body()).decode("utf-8"), keep_blank_values=True)
     elif ctype:
         raise InvalidRequest("POST _search takes application/x-www-form-urlencoded parameters.")
     return await _search(request, res_type, pairs)

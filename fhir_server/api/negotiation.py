@@ -23,9 +23,7 @@ def check_accept(request: Request) -> None:
     if fmt is not None:
         if fmt.split(";")[0].strip().lower() in _JSON_FORMATS:
             return
-        raise NotAcceptable(
-            f"_format={fmt} is not supported: this server produces FHIR JSON only (use _format=json)."
-        )
+        raise NotAcceptable(f"_format={fmt} is not supported: this server produces FHIR JSON only (use _format=json).")
     accept = request.headers.get("accept", "")
     if not accept:
         return
@@ -34,8 +32,7 @@ def check_accept(request: Request) -> None:
         return
     if any(any(h in k for h in _XML_HINTS) for k in kinds):
         raise NotAcceptable(
-            f"Accept: {accept} asks for XML; this server produces FHIR JSON only "
-            f"(send Accept: {FHIR_JSON})."
+            f"Accept: {accept} asks for XML; this server produces FHIR JSON only (send Accept: {FHIR_JSON})."
         )
 
 
@@ -43,12 +40,10 @@ async def read_body(request: Request, *, allow_patch: bool = False) -> Any:
     ctype = request.headers.get("content-type", FHIR_JSON).split(";")[0].strip().lower()
     if allow_patch and ctype == "application/json-patch+json":
         return parse_json(await request.body())
-    if ctype in _JSON_FORMATS or ctype.endswith("+json") and "patch" not in ctype:
+    if ctype in _JSON_FORMATS or (ctype.endswith("+json") and "patch" not in ctype):
         return parse_json(await request.body())
     if "xml" in ctype:
-        raise UnsupportedMediaType(
-            f"Content-Type {ctype} is not supported: send FHIR JSON ({FHIR_JSON})."
-        )
+        raise UnsupportedMediaType(f"Content-Type {ctype} is not supported: send FHIR JSON ({FHIR_JSON}).")
     if ctype == "application/json-patch+json":
         raise UnsupportedMediaType("JSON Patch is accepted on PATCH /{type}/{id} only.")
     raise UnsupportedMediaType(f"Content-Type {ctype or '(none)'} is not supported: send {FHIR_JSON}.")

@@ -16,6 +16,30 @@ from fhir_server.search.registry import SearchParamDef, SearchRegistry, patient_
 from fhir_server.search.rows import CONVERTERS, Row, reference_rows
 
 INDEX_TYPES = ("string", "token", "date", "number", "quantity", "reference", "uri")
+# The row contract: the keys of every row per index type, i.e. the `idx_<type>` columns minus `id`,
+# `resource_pk` and `res_type` (storage adds those). A unit test checks it against `storage.tables`.
+INDEX_TABLES_COLUMNS: dict[str, frozenset[str]] = {
+    "string": frozenset({"param", "grp", "value", "value_exact"}),
+    "token": frozenset({"param", "grp", "system", "code", "text"}),
+    "date": frozenset({"param", "grp", "low", "high"}),
+    "number": frozenset({"param", "grp", "value", "low", "high"}),
+    "quantity": frozenset(
+        {
+            "param",
+            "grp",
+            "value",
+            "low",
+            "high",
+            "system",
+            "code",
+            "unit",
+            "canonical_value",
+            "canonical_code",
+        }
+    ),
+    "reference": frozenset({"param", "grp", "target_type", "target_id", "target_version", "url"}),
+    "uri": frozenset({"param", "grp", "value"}),
+}
 # Served from the resource table's own columns; indexing them again would only cost writes.
 RESOURCE_COLUMN_PARAMS = frozenset({"_id", "_lastUpdated"})
 
@@ -80,10 +104,15 @@ class IndexExtractor:
         components = []
         for index, (code, expression) in enumerate(definition.components):
             component = self._registry.get(res_type, code)
-            if component is None or component.type not in CONVERTERS and component.type != "reference":
+            if component is None or (component.type not in CONVERTERS and component.type != "reference"):
                 return None
-            components.append(_Component(component_param_name(definition.code, index), component.type,
-                                         _safe(compile_expression(expression, context))))
+            components.append(
+                _Component(
+                    component_param_name(definition.code, index),
+                    component.type,
+                    _safe(compile_expression(expression, context)),
+                )
+            )
         return _Plan(definition, evaluate, root_keys, tuple(components))
 
     def extract(self, resource: dict[str, Any]) -> dict[str, list[Row]]:
@@ -141,7 +170,11 @@ class IndexExtractor:
                         self._emit("reference", code, None, nodes, rows)
             wanted = set(params)
             for row in rows["reference"]:
-                if (row["param"] in wanted and row["target_type"] == "Patient" and row["url"] is None
-                        and row["target_id"]):
+                if (
+                    row["param"] in wanted
+                    and row["target_type"] == "Patient"
+                    and row["url"] is None
+                    and row["target_id"]
+                ):
                     found[("Patient", row["target_id"])] = None
         return list(found)

@@ -42,7 +42,7 @@ _ABSTRACT_HEAD_RE = re.compile(r"(?<![A-Za-z.])(?:Resource|DomainResource)\.")
 _REF_TYPE_RE = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/[^/]+(?:/_history/[^/]+)?$")
 
 
-class Unsupported(Exception):  # noqa: N818 - internal signal, never leaves this module
+class Unsupported(Exception):
     """The expression is outside the fast path's grammar."""
 
 
@@ -103,7 +103,10 @@ def _split_steps(path: str) -> list[str]:
 
 
 def _next_type_path(path: str, name: str) -> str:
-    """Follow the R4 model so choice detection works inside datatypes (`Observation.code` -> `CodeableConcept`)."""
+    """Follow the R4 model so choice detection works inside datatypes.
+
+    `Observation.code` continues as `CodeableConcept`, so `CodeableConcept.coding` is looked up next.
+    """
     full = f"{path}.{name}"
     full = _ELSEWHERE.get(full, full)
     type_name = _PATH_TYPES.get(full)
@@ -234,7 +237,7 @@ def compile_fhirpathpy(expression: str) -> Evaluator:
     compiled = fhirpathpy.compile(fhirpathpy_dialect(expression), _MODEL)
 
     def evaluate(resource: Any) -> list[Any]:
-        return list(compiled(resource))
+        return list(compiled(resource, {}))
 
     return evaluate
 

@@ -158,8 +158,7 @@ class SearchParser:
             raise _invalid(name, f"none of the types '{param.code}' refers to has a parameter '{next_head}'")
         return ChainLink(param, reachable)
 
-    def _has_clause(self, res_type: str | None, name: str, rest: str, raw: str,
-                    outer: tuple[HasLink, ...]) -> Clause:
+    def _has_clause(self, res_type: str | None, name: str, rest: str, raw: str, outer: tuple[HasLink, ...]) -> Clause:
         parts = rest.split(":", 2)
         if len(parts) < 3 or res_type is None:
             raise _invalid(name, "_has needs the form _has:Type:reference-param:param=value on a type-level search")
@@ -182,8 +181,9 @@ class SearchParser:
         if modifier == "missing":
             return Clause(name, param, (parse_missing(name, raw),), modifier)
         if modifier in TERMINOLOGY_MODIFIERS:
-            raise NotSupported(f"Search parameter '{name}': modifier ':{modifier}' is not supported yet",
-                               expression=[name])
+            raise NotSupported(
+                f"Search parameter '{name}': modifier ':{modifier}' is not supported yet", expression=[name]
+            )
         if param_type == "reference" and modifier and modifier[:1].isupper():
             if param.targets and modifier not in param.targets:
                 raise _invalid(name, f"'{param.code}' cannot refer to '{modifier}'")
@@ -331,8 +331,20 @@ class _QueryBuilder:
         )
 
 
-_RESULT_PARAMS = frozenset({"_count", "_offset", "_summary", "_total", "_contained", "_elements", "_type",
-                            "_sort", "_include", "_revinclude"})
+_RESULT_PARAMS = frozenset(
+    {
+        "_count",
+        "_offset",
+        "_summary",
+        "_total",
+        "_contained",
+        "_elements",
+        "_type",
+        "_sort",
+        "_include",
+        "_revinclude",
+    }
+)
 
 
 def parse_search(registry: SearchRegistry, res_type: str | None, pairs: Iterable[tuple[str, str]]) -> SearchQuery:

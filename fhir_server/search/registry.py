@@ -143,6 +143,6 @@ def _default_registry() -> SearchRegistry:
 
 @cache
 def patient_compartment() -> Mapping[str, tuple[str, ...]]:
-    """R4 CompartmentDefinition/patient: resource type -> the reference params that put it in the compartment."""
+    """R4 CompartmentDefinition/patient: resource type -> the params that put it in the compartment."""
     data = resources.files("fhir_server.data").joinpath("compartment-patient.json").read_text("utf-8")
     return MappingProxyType({t: tuple(p) for t, p in json.loads(data)["resource"].items()})

@@ -24,12 +24,27 @@ from fhir_server.search.values import (
 Row = dict[str, Any]
 Converter = Callable[[str, "int | None", Any, list[Row]], None]
 
-_STRING_PARTS = ("family", "given", "prefix", "suffix", "text", "line", "city", "district", "state",
-                 "postalCode", "country")
-_ABSOLUTE_REF_RE = re.compile(r"^(?P<base>.+)/(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})"
-                              r"(?:/_history/(?P<version>[^/]+))?$")
-_RELATIVE_REF_RE = re.compile(r"^(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})"
-                              r"(?:/_history/(?P<version>[^/]+))?$")
+_STRING_PARTS = (
+    "family",
+    "given",
+    "prefix",
+    "suffix",
+    "text",
+    "line",
+    "city",
+    "district",
+    "state",
+    "postalCode",
+    "country",
+)
+_ABSOLUTE_REF_RE = re.compile(
+    r"^(?P<base>.+)/(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})"
+    r"(?:/_history/(?P<version>[^/]+))?$"
+)
+_RELATIVE_REF_RE = re.compile(
+    r"^(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})"
+    r"(?:/_history/(?P<version>[^/]+))?$"
+)
 ISO_4217 = "urn:iso:std:iso:4217"
 
 
@@ -75,14 +90,20 @@ def token_rows(param: str, grp: int | None, node: Any, out: list[Row]) -> None:
         text = node.get("text")
         for coding in node.get("coding") or ():
             if isinstance(coding, dict):
-                out.append(_token(param, grp, coding.get("system"), coding.get("code"),
-                                  coding.get("display") or text))
+                out.append(_token(param, grp, coding.get("system"), coding.get("code"), coding.get("display") or text))
         if isinstance(text, str):
             out.append(_token(param, grp, None, None, text))
     elif "value" in node:  # Identifier or ContactPoint
         kind = node.get("type")
-        out.append(_token(param, grp, node.get("system"), str(node["value"]),
-                          kind.get("text") if isinstance(kind, dict) else None))
+        out.append(
+            _token(
+                param,
+                grp,
+                node.get("system"),
+                str(node["value"]),
+                kind.get("text") if isinstance(kind, dict) else None,
+            )
+        )
     elif "code" in node or "system" in node:  # Coding
         out.append(_token(param, grp, node.get("system"), node.get("code"), node.get("display")))
 
@@ -116,16 +137,21 @@ def number_rows(param: str, grp: int | None, node: Any, out: list[Row]) -> None:
         out.append({"param": param, "grp": grp, "value": value, "low": low, "high": high})
 
 
-def _quantity_row(param: str, grp: int | None, node: dict[str, Any], low: float, high: float,
-                  value: float) -> Row:
+def _quantity_row(param: str, grp: int | None, node: dict[str, Any], low: float, high: float, value: float) -> Row:
     system = node.get("system")
     code = node.get("code")
     if "currency" in node:  # Money
         system, code = ISO_4217, node.get("currency")
     canonical = canonical_quantity(value, system, code)
     return {
-        "param": param, "grp": grp, "value": value, "low": low, "high": high,
-        "system": _cut(system, 256), "code": _cut(code, 128), "unit": _cut(node.get("unit"), 128),
+        "param": param,
+        "grp": grp,
+        "value": value,
+        "low": low,
+        "high": high,
+        "system": _cut(system, 256),
+        "code": _cut(code, 128),
+        "unit": _cut(node.get("unit"), 128),
         "canonical_value": canonical[0] if canonical else None,
         "canonical_code": canonical[1] if canonical else None,
     }
@@ -141,22 +167,36 @@ def quantity_rows(param: str, grp: int | None, node: Any, out: list[Row]) -> Non
         if low or high:
             unit_source = low_q if low else high_q
             value = (low or high)[0]  # type: ignore[index]
-            out.append(_quantity_row(param, grp, unit_source, low[0] if low else -1e308,
-                                     high[0] if high else 1e308, value))
+            out.append(
+                _quantity_row(param, grp, unit_source, low[0] if low else -1e308, high[0] if high else 1e308, value)
+            )
         return
     parsed = decimal_range(node["value"]) if "value" in node else None
     if parsed:
         out.append(_quantity_row(param, grp, node, parsed[1], parsed[2], parsed[0]))
 
 
-def _reference_row(param: str, grp: int | None, target_type: str | None, target_id: str | None,
-                   version: str | None, url: str | None) -> Row:
-    return {"param": param, "grp": grp, "target_type": target_type, "target_id": _cut(target_id, 128),
-            "target_version": _cut(version, 64), "url": _cut(url, 1024)}
+def _reference_row(
+    param: str,
+    grp: int | None,
+    target_type: str | None,
+    target_id: str | None,
+    version: str | None,
+    url: str | None,
+) -> Row:
+    return {
+        "param": param,
+        "grp": grp,
+        "target_type": target_type,
+        "target_id": _cut(target_id, 128),
+        "target_version": _cut(version, 64),
+        "url": _cut(url, 1024),
+    }
 
 
-def parse_reference(reference: str, base_url: str | None = None) -> tuple[str | None, str | None, str | None,
-                                                                          str | None]:
+def parse_reference(
+    reference: str, base_url: str | None = None
+) -> tuple[str | None, str | None, str | None, str | None]:
     """(target_type, target_id, target_version, url) for a literal reference.
 
     Relative `Type/id[/_history/v]` fills type/id/version; an absolute URL is kept in `url` and, when it has
@@ -173,11 +213,17 @@ def parse_reference(reference: str, base_url: str | None = None) -> tuple[str | 
     return None, None, None, reference
 
 
-def reference_rows(param: str, grp: int | None, node: Any, out: list[Row], base_url: str | None = None,
-                   identifiers: list[Row] | None = None) -> None:
+def reference_rows(
+    param: str,
+    grp: int | None,
+    node: Any,
+    out: list[Row],
+    base_url: str | None = None,
+    identifiers: list[Row] | None = None,
+) -> None:
     if isinstance(node, str):  # canonical `url|version` or uri
-        url, _, version = node.partition("|")
-        out.append(_reference_row(param, grp, None, None, version or None, url))
+        canonical, _, canonical_version = node.partition("|")
+        out.append(_reference_row(param, grp, None, None, canonical_version or None, canonical))
     elif isinstance(node, dict):
         ref = node.get("reference")
         if isinstance(ref, str) and not ref.startswith("#"):

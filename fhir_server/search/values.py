@@ -69,8 +69,9 @@ def date_range(text: str) -> tuple[int, int] | None:
             start = datetime(int(year), int(month), int(day), tzinfo=UTC)
             end = start + timedelta(days=1)
         else:
-            start = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0),
-                             tzinfo=UTC) - _tz(zone)
+            start = datetime(
+                int(year), int(month), int(day), int(hour), int(minute), int(second or 0), tzinfo=UTC
+            ) - _tz(zone)
             if second is None:
                 end = start + timedelta(minutes=1)
             elif fraction is None:
@@ -85,7 +86,10 @@ def date_range(text: str) -> tuple[int, int] | None:
 
 
 def decimal_range(value: object) -> tuple[float, float, float] | None:
-    """(value, low, high) for a decimal with its implicit precision: `100` -> [99.5, 100.5), `1.5` -> [1.45, 1.55)."""
+    """(value, low, high) for a decimal with its implicit precision.
+
+    `100` -> [99.5, 100.5), `1.5` -> [1.45, 1.55), `1e2` -> [50, 150).
+    """
     if isinstance(value, bool):
         return None
     try:
@@ -102,9 +106,26 @@ def decimal_range(value: object) -> tuple[float, float, float] | None:
 # UCUM unit -> (canonical code, factor to it). Factors are the UCUM definitions (ucum-essence.xml):
 # min = 60 s, h = 60 min, d = 24 h, wk = 7 d, a = a_j = 365.25 d, mo = mo_j = a_j/12; [lb_av] = 7000 [gr],
 # [gr] = 64.79891 mg, [oz_av] = [lb_av]/16; [in_i] = 2.54 cm, [ft_i] = 12 [in_i]; L = dm3.
-_SECONDS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "min": 60.0, "h": 3600.0, "d": 86400.0, "wk": 604800.0,
-            "a": 31557600.0, "mo": 2629800.0}
-_GRAMS = {"g": 1.0, "kg": 1e3, "mg": 1e-3, "ug": 1e-6, "ng": 1e-9, "[lb_av]": 453.59237, "[oz_av]": 28.349523125}
+_SECONDS = {
+    "s": 1.0,
+    "ms": 1e-3,
+    "us": 1e-6,
+    "min": 60.0,
+    "h": 3600.0,
+    "d": 86400.0,
+    "wk": 604800.0,
+    "a": 31557600.0,
+    "mo": 2629800.0,
+}
+_GRAMS = {
+    "g": 1.0,
+    "kg": 1e3,
+    "mg": 1e-3,
+    "ug": 1e-6,
+    "ng": 1e-9,
+    "[lb_av]": 453.59237,
+    "[oz_av]": 28.349523125,
+}
 _METRES = {"m": 1.0, "km": 1e3, "cm": 1e-2, "mm": 1e-3, "um": 1e-6, "[in_i]": 0.0254, "[ft_i]": 0.3048}
 _LITRES = {"L": 1.0, "l": 1.0, "dL": 0.1, "cL": 1e-2, "mL": 1e-3, "uL": 1e-6}
 UCUM_CANONICAL: dict[str, tuple[str, float]] = {

@@ -112,8 +112,16 @@ def parse_quantity(name: str, raw: str) -> Value:
             f"Search parameter '{name}': quantity '{raw}' must be number, number|system|code or number||code",
             expression=[name],
         )
-    return Value(text=text, prefix=prefix, number=value, low=low, high=high, system=system, code=code,
-                 has_system=len(parts) > 1)
+    return Value(
+        text=text,
+        prefix=prefix,
+        number=value,
+        low=low,
+        high=high,
+        system=system,
+        code=code,
+        has_system=len(parts) > 1,
+    )
 
 
 def parse_token(name: str, raw: str) -> Value:
@@ -145,6 +153,7 @@ def parse_value(name: str, param_type: str, raw: str) -> Value:
 
 def parse_missing(name: str, raw: str) -> Value:
     if raw not in ("true", "false"):
-        raise InvalidRequest(f"Search parameter '{name}': ':missing' takes true or false, not '{raw}'",
-                             expression=[name])
+        raise InvalidRequest(
+            f"Search parameter '{name}': ':missing' takes true or false, not '{raw}'", expression=[name]
+        )
     return Value(text=raw)

@@ -8,12 +8,13 @@ resource. A batch runs each entry in its own unit of work and reports each entry
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 import orjson
 
@@ -210,9 +211,7 @@ class BundleService:
             return self._write_response(result, base, representation)
         if e.method in ("PUT", "PATCH"):
             if len(parts) == 1 and query:
-                result = await self.resources.conditional_update(
-                    uow, parts[0], query, e.resource, if_match=e.if_match
-                )
+                result = await self.resources.conditional_update(uow, parts[0], query, e.resource, if_match=e.if_match)
             elif len(parts) == 2:
                 if e.method == "PATCH":
                     ops = self._patch_body(e.resource)
@@ -236,8 +235,6 @@ class BundleService:
     def _patch_body(resource: Any) -> Any:
         """PATCH entries carry a Binary holding the JSON Patch document (FHIR R4 http.html#patch)."""
         if isinstance(resource, dict) and resource.get("resourceType") == "Binary" and resource.get("data"):
-            import base64
-
             return orjson.loads(base64.b64decode(resource["data"]))
         raise InvalidRequest("A PATCH entry's resource must be a Binary whose data is a base64 JSON Patch.")
 
@@ -250,7 +247,11 @@ class BundleService:
             self.resources.check_type(parts[0])
             await uow.flush()
             result = await self.search.search(
-                uow, parts[0], parse_qsl(query, keep_blank_values=True), strict=False, base=base,
+                uow,
+                parts[0],
+                parse_qsl(query, keep_blank_values=True),
+                strict=False,
+                base=base,
                 self_path=parts[0],
             )
             return {"resource": result, "response": {"status": "200 OK"}}

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import jsonpatch
+import orjson
 
 from fhir_server.errors import (
     Gone,
@@ -46,15 +47,13 @@ class WriteResult:
 def parse_etag(value: str) -> int:
     match = ETAG_RE.match(value.strip())
     if not match or not match.group(1).isdigit():
-        raise InvalidRequest(f"If-Match must be an ETag like W/\"3\", not {value!r}.")
+        raise InvalidRequest(f'If-Match must be an ETag like W/"3", not {value!r}.')
     return int(match.group(1))
 
 
 def check_id(res_id: str) -> str:
     if not ID_RE.match(res_id):
-        raise InvalidRequest(
-            f"'{res_id}' is not a valid FHIR id (1-64 characters: letters, digits, '-' and '.')."
-        )
+        raise InvalidRequest(f"'{res_id}' is not a valid FHIR id (1-64 characters: letters, digits, '-' and '.').")
     return res_id
 
 
@@ -178,8 +177,6 @@ class ResourceService:
         current = await self.read(uow, res_type, res_id)
         if not isinstance(operations, list):
             raise InvalidRequest("A JSON Patch body is a JSON array of operations (RFC 6902).")
-        import orjson
-
         document = orjson.loads(current.content or b"{}")
         try:
             patched = jsonpatch.apply_patch(document, operations)

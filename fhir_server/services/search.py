@@ -97,7 +97,9 @@ class SearchService:
         if q.summary == "count":
             total = (await uow.conn.execute(build_count(q, self.registry, compartment=compartment))).scalar_one()
             return bb.bundle(
-                "searchset", [outcome_entry] if outcome_entry else [], total=int(total),
+                "searchset",
+                [outcome_entry] if outcome_entry else [],
+                total=int(total),
                 link=[{"relation": "self", "url": self_url}],
             )
         stmt = build_search(q, self.registry, compartment=compartment).limit(self.max_results + 1)
@@ -120,9 +122,7 @@ class SearchService:
 
     async def page(self, uow: UnitOfWork, cache_id: str, offset: int, count: int | None, base: str) -> dict[str, Any]:
         """A later page of a frozen search (`?_getpages=ID&_getpagesoffset=N`)."""
-        row = (
-            await uow.conn.execute(select(t.search_cache).where(t.search_cache.c.id == cache_id))
-        ).first()
+        row = (await uow.conn.execute(select(t.search_cache).where(t.search_cache.c.id == cache_id))).first()
         if row is None or row.expires < now_us():
             raise Gone(f"The search '{cache_id}' has expired or never existed; run the search again.")
         pairs = parse_qsl(row.query.partition("?")[2], keep_blank_values=True)
@@ -259,7 +259,9 @@ class SearchService:
         res = t.resource.c
         stmt = (
             select(res.pk)
-            .select_from(t.idx_reference.join(t.resource, and_(res.res_type == r.target_type, res.res_id == r.target_id)))
+            .select_from(
+                t.idx_reference.join(t.resource, and_(res.res_type == r.target_type, res.res_id == r.target_id))
+            )
             .where(*conds, res.deleted.is_(False))
             .distinct()
             .limit(self.max_results)
@@ -328,12 +330,14 @@ class SearchService:
             .limit(self.max_results)
         )
         members = [row[0] for row in await uow.conn.execute(stmt)]
-        patient = await uow.current("Patient", patient_id)
+        patient = await uow.current("Patient", patient_id) if not types or "Patient" in types else None
         ordered = ([patient.pk] if patient else []) + [pk for pk in members if not patient or pk != patient.pk]
         r = t.idx_reference.c
         ref_stmt = (
             select(res.pk)
-            .select_from(t.idx_reference.join(t.resource, and_(res.res_type == r.target_type, res.res_id == r.target_id)))
+            .select_from(
+                t.idx_reference.join(t.resource, and_(res.res_type == r.target_type, res.res_id == r.target_id))
+            )
             .where(r.resource_pk.in_(ordered), res.deleted.is_(False), res.res_type != "Patient")
             .distinct()
             .limit(self.max_results)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -227,9 +227,7 @@ class UnitOfWork:
                 f"{current.res_type}/{current.res_id} was changed by another request during the delete; retry."
             )
         self._mark_stale(current.pk)
-        await self._insert_history(
-            current.pk, current.res_type, current.res_id, version, stamp, True, "DELETE", None
-        )
+        await self._insert_history(current.pk, current.res_type, current.res_id, version, stamp, True, "DELETE", None)
         return StoredResource(current.pk, current.res_type, current.res_id, version, stamp, True, None, "DELETE")
 
     async def _insert_history(
@@ -287,25 +285,8 @@ class ResourceRepository:
     @contextlib.asynccontextmanager
     async def unit_of_work(self, *, write: bool = True) -> AsyncIterator[UnitOfWork]:
         lock = self._sqlite_writer if write else None
-        async with lock if lock is not None else contextlib.nullcontext():
-            async with self.engine.begin() as conn:
-                uow = UnitOfWork(conn, self.extractor, self.postgres, write)
-                yield uow
-                if write:
-                    await uow.flush()
-
-    @contextlib.asynccontextmanager
-    async def reader(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.connect() as conn:
-            yield conn
-
-
-def chunked(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
-    batch: list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+        async with lock if lock is not None else contextlib.nullcontext(), self.engine.begin() as conn:
+            uow = UnitOfWork(conn, self.extractor, self.postgres, write)
+            yield uow
+            if write:
+                await uow.flush()

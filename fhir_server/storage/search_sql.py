@@ -102,8 +102,10 @@ def _quantity(t: NamedFromClause, v: Value, modifier: str | None) -> Cond:
     unit = canonical_quantity(1.0, v.system, v.code)
     if unit is not None:  # UCUM: compare in canonical units, so 90 min matches gt1|...|h
         factor, canonical_code = unit
-        return and_(t.c.canonical_code == canonical_code,
-                    _value_cond(t.c.canonical_value, number * factor, low * factor, high * factor, v.prefix))
+        return and_(
+            t.c.canonical_code == canonical_code,
+            _value_cond(t.c.canonical_value, number * factor, low * factor, high * factor, v.prefix),
+        )
     value = _value_cond(t.c.value, number, low, high, v.prefix)
     if v.system is not None:
         return and_(value, t.c.system == v.system, t.c.code == v.code)
@@ -115,9 +117,9 @@ def _quantity(t: NamedFromClause, v: Value, modifier: str | None) -> Cond:
 def _reference(t: NamedFromClause, v: Value, modifier: str | None) -> Cond:
     text = v.text
     if "://" in text or text.startswith("urn:"):
-        url, _, version = text.partition("|")
-        cond = t.c.url == url
-        return and_(cond, t.c.target_version == version) if version else cond
+        canonical, _, canonical_version = text.partition("|")
+        cond = t.c.url == canonical
+        return and_(cond, t.c.target_version == canonical_version) if canonical_version else cond
     target_type, target_id, version, _ = parse_reference(text)
     if target_id is None:  # a bare id, optionally typed by the `:Type` modifier
         cond = t.c.target_id == text
@@ -153,15 +155,20 @@ class _Builder:
     def _hops(self, clause: Clause, outer: NamedFromClause, has_at: int, chain_at: int) -> Cond:
         """Walk `_has` reverse hops, then chain forward hops, then apply the parameter itself."""
         if has_at < len(clause.has):
-            link = clause.has[has_at]
+            has_link = clause.has[has_at]
             ref = INDEX_TABLES["reference"].alias()
             src = resource.alias()
             inner = self._hops(clause, src, has_at + 1, chain_at)
             return exists(
-                select(1).select_from(ref.join(src, src.c.pk == ref.c.resource_pk)).where(
-                    ref.c.res_type == link.res_type, ref.c.param == link.param.code,
-                    ref.c.target_type == outer.c.res_type, ref.c.target_id == outer.c.res_id,
-                    src.c.deleted == false(), inner,
+                select(1)
+                .select_from(ref.join(src, src.c.pk == ref.c.resource_pk))
+                .where(
+                    ref.c.res_type == has_link.res_type,
+                    ref.c.param == has_link.param.code,
+                    ref.c.target_type == outer.c.res_type,
+                    ref.c.target_id == outer.c.res_id,
+                    src.c.deleted == false(),
+                    inner,
                 )
             )
         if chain_at < len(clause.chain):
@@ -171,9 +178,14 @@ class _Builder:
             inner = self._hops(clause, target, has_at, chain_at + 1)
             joined = ref.join(target, and_(target.c.res_type == ref.c.target_type, target.c.res_id == ref.c.target_id))
             return exists(
-                select(1).select_from(joined).where(
-                    ref.c.resource_pk == outer.c.pk, ref.c.param == link.param.code,
-                    ref.c.target_type.in_(link.target_types), target.c.deleted == false(), inner,
+                select(1)
+                .select_from(joined)
+                .where(
+                    ref.c.resource_pk == outer.c.pk,
+                    ref.c.param == link.param.code,
+                    ref.c.target_type.in_(link.target_types),
+                    target.c.deleted == false(),
+                    inner,
                 )
             )
         return self._leaf(clause, outer)
@@ -202,20 +214,21 @@ class _Builder:
 
     def _composite(self, param: SearchParamDef, outer: NamedFromClause, value: Value) -> Cond:
         """All components must match rows of one element, i.e. rows sharing `grp`."""
-        tables = []
+        tables: list[NamedFromClause] = []
         conditions: list[Cond] = []
-        for index, ((code, _expr), component_value) in enumerate(zip(param.components, value.components,
-                                                                     strict=True)):
+        for index, ((code, _expr), component_value) in enumerate(zip(param.components, value.components, strict=True)):
             component = next((self.registry.get(b, code) for b in param.base if self.registry.get(b, code)), None)
             index_type = component.type if component else "token"
             table = INDEX_TABLES[index_type].alias()
-            conditions.append(and_(
-                # Inner components correlate on the first component's row: one level up, as SQL requires.
-                table.c.resource_pk == (tables[0].c.resource_pk if tables else outer.c.pk),
-                table.c.param == component_param_name(param.code, index),
-                _VALUE_CONDITIONS[index_type](table, component_value, None),
-                *([table.c.grp == tables[0].c.grp] if tables else []),
-            ))
+            conditions.append(
+                and_(
+                    # Inner components correlate on the first component's row: one level up, as SQL requires.
+                    table.c.resource_pk == (tables[0].c.resource_pk if tables else outer.c.pk),
+                    table.c.param == component_param_name(param.code, index),
+                    _VALUE_CONDITIONS[index_type](table, component_value, None),
+                    *([table.c.grp == tables[0].c.grp] if tables else []),
+                )
+            )
             tables.append(table)
         inner: Cond = true()
         for table, condition in reversed(list(zip(tables[1:], conditions[1:], strict=True))):
@@ -230,8 +243,13 @@ class _Builder:
             return outer.c.last_updated
         table = INDEX_TABLES[param_type].alias()
         column = {
-            "string": "value", "token": "code", "number": "value", "quantity": "value", "uri": "value",
-            "reference": "target_id", "date": "high" if key.descending else "low",
+            "string": "value",
+            "token": "code",
+            "number": "value",
+            "quantity": "value",
+            "uri": "value",
+            "reference": "target_id",
+            "date": "high" if key.descending else "low",
         }[param_type]
         aggregate = func.max if key.descending else func.min
         return (
@@ -249,16 +267,20 @@ def _conditions(query: SearchQuery, registry: SearchRegistry, compartment_of: tu
     elif query.types:
         conditions.append(resource.c.res_type.in_(query.types))
     if compartment_of is not None:
-        conditions.append(exists(select(1).where(
-            compartment.c.resource_pk == resource.c.pk,
-            compartment.c.comp_type == compartment_of[0], compartment.c.comp_id == compartment_of[1],
-        )))
+        conditions.append(
+            exists(
+                select(1).where(
+                    compartment.c.resource_pk == resource.c.pk,
+                    compartment.c.comp_type == compartment_of[0],
+                    compartment.c.comp_id == compartment_of[1],
+                )
+            )
+        )
     conditions.extend(builder.clause(c, resource) for c in query.clauses)
     return conditions
 
 
-def build_search(query: SearchQuery, registry: SearchRegistry, *,
-                 compartment: tuple[str, str] | None = None) -> Select:
+def build_search(query: SearchQuery, registry: SearchRegistry, *, compartment: tuple[str, str] | None = None) -> Select:
     """`SELECT resource.pk` of current matches, in `_sort` order (missing values last), ties by pk."""
     builder = _Builder(registry)
     order: list[ColumnElement] = []
@@ -270,8 +292,6 @@ def build_search(query: SearchQuery, registry: SearchRegistry, *,
     return select(resource.c.pk).where(*_conditions(query, registry, compartment)).order_by(*order)
 
 
-def build_count(query: SearchQuery, registry: SearchRegistry, *,
-                compartment: tuple[str, str] | None = None) -> Select:
+def build_count(query: SearchQuery, registry: SearchRegistry, *, compartment: tuple[str, str] | None = None) -> Select:
     """`SELECT count(*)` of the same matches, for `_total=accurate`."""
     return select(func.count()).select_from(resource).where(*_conditions(query, registry, compartment))
-

@@ -28,8 +28,11 @@ def _one(series: np.ndarray, days: np.ndarray, horizon: int) -> np.ndarray:
             warnings.simplefilter("ignore")
             model = AutoETS(season_length=1)
             fc = model.forecast(y=series.astype(np.float64), h=needed, level=[68.27])
-        mean = np.asarray(fc["mean"])
-        sd = np.maximum(np.asarray(fc["hi-68.27"]) - mean, 1e-3)
+        mean = np.asarray(fc["mean"], dtype=np.float64)
+        sd = np.asarray(fc["hi-68.27"], dtype=np.float64) - mean
+        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(sd))):
+            raise ValueError("non-finite ETS forecast")
+        sd = np.maximum(sd, 1e-3)
     except Exception:  # noqa: BLE001 - statsforecast raises bare errors on degenerate series
         mean = np.full(needed, series[-1])
         sd = np.full(needed, max(float(np.std(series)), 0.5))

@@ -44,8 +44,14 @@ def store(conn: AsyncConnection, registry: SearchRegistry) -> Store:
     extractor = IndexExtractor(registry)
 
     async def _store(res: dict[str, Any], *, last_updated: int = 0, deleted: bool = False) -> int:
-        row = {"res_type": res["resourceType"], "res_id": res["id"], "version": 1,
-               "last_updated": last_updated, "deleted": deleted, "content": json.dumps(res).encode()}
+        row = {
+            "res_type": res["resourceType"],
+            "res_id": res["id"],
+            "version": 1,
+            "last_updated": last_updated,
+            "deleted": deleted,
+            "content": json.dumps(res).encode(),
+        }
         pk = (await conn.execute(insert(resource).values(row).returning(resource.c.pk))).scalar_one()
         rows = extractor.extract(res)
         for index_type, index_rows in rows.items():
@@ -61,8 +67,9 @@ def store(conn: AsyncConnection, registry: SearchRegistry) -> Store:
 
 @pytest.fixture
 def search(conn: AsyncConnection, registry: SearchRegistry) -> Search:
-    async def _search(res_type: str | None, *pairs: tuple[str, str],
-                      compartment_of: tuple[str, str] | None = None) -> list[str]:
+    async def _search(
+        res_type: str | None, *pairs: tuple[str, str], compartment_of: tuple[str, str] | None = None
+    ) -> list[str]:
         query = parse_search(registry, res_type, pairs)
         pks = [r[0] for r in await conn.execute(build_search(query, registry, compartment=compartment_of))]
         ids = dict((await conn.execute(select(resource.c.pk, resource.c.res_id))).all())

@@ -13,21 +13,33 @@ def patient(pid: str, family: str, org: str | None = None) -> dict:
     return res
 
 
-def observation(oid: str, subject: str, code: str = "8480-6", value: float = 120.0,
-                when: str = "2020-01-01") -> dict:
-    return {"resourceType": "Observation", "id": oid, "status": "final", "effectiveDateTime": when,
-            "code": {"coding": [{"system": LOINC, "code": code}]}, "subject": {"reference": subject},
-            "valueQuantity": {"value": value, "system": UCUM, "code": "mm[Hg]"}}
+def observation(oid: str, subject: str, code: str = "8480-6", value: float = 120.0, when: str = "2020-01-01") -> dict:
+    return {
+        "resourceType": "Observation",
+        "id": oid,
+        "status": "final",
+        "effectiveDateTime": when,
+        "code": {"coding": [{"system": LOINC, "code": code}]},
+        "subject": {"reference": subject},
+        "valueQuantity": {"value": value, "system": UCUM, "code": "mm[Hg]"},
+    }
 
 
 def blood_pressure(oid: str, systolic: float, diastolic: float) -> dict:
     def component(code: str, value: float) -> dict:
-        return {"code": {"coding": [{"system": LOINC, "code": code}]},
-                "valueQuantity": {"value": value, "system": UCUM, "code": "mm[Hg]"}}
+        return {
+            "code": {"coding": [{"system": LOINC, "code": code}]},
+            "valueQuantity": {"value": value, "system": UCUM, "code": "mm[Hg]"},
+        }
 
-    return {"resourceType": "Observation", "id": oid, "status": "final",
-            "code": {"coding": [{"system": LOINC, "code": "85354-9"}]}, "subject": {"reference": "Patient/p1"},
-            "component": [component("8480-6", systolic), component("8462-4", diastolic)]}
+    return {
+        "resourceType": "Observation",
+        "id": oid,
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": "85354-9"}]},
+        "subject": {"reference": "Patient/p1"},
+        "component": [component("8480-6", systolic), component("8462-4", diastolic)],
+    }
 
 
 async def test_chain_matches_on_referenced_resource(store, search):

@@ -12,11 +12,24 @@ def patient(pid: str, family: str, given: str = "Ann", **extra: object) -> dict:
     return {"resourceType": "Patient", "id": pid, "name": [{"family": family, "given": [given]}], **extra}
 
 
-def observation(oid: str, code: str = "8867-4", *, value: float | None = None, unit: str = "/min",
-                when: str | dict = "2020-03-15T10:00:00Z", subject: str = "Patient/p1", **extra: object) -> dict:
-    res: dict = {"resourceType": "Observation", "id": oid, "status": "final",
-                 "code": {"coding": [{"system": LOINC, "code": code, "display": "Heart rate"}], "text": "HR"},
-                 "subject": {"reference": subject}, **extra}
+def observation(
+    oid: str,
+    code: str = "8867-4",
+    *,
+    value: float | None = None,
+    unit: str = "/min",
+    when: str | dict = "2020-03-15T10:00:00Z",
+    subject: str = "Patient/p1",
+    **extra: object,
+) -> dict:
+    res: dict = {
+        "resourceType": "Observation",
+        "id": oid,
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": code, "display": "Heart rate"}], "text": "HR"},
+        "subject": {"reference": subject},
+        **extra,
+    }
     if isinstance(when, dict):
         res["effectivePeriod"] = when
     else:
@@ -114,10 +127,24 @@ async def test_date_search_matches_open_ended_period(store, search):
 
 
 async def test_number_search_uses_implicit_precision(store, search):
-    await store({"resourceType": "RiskAssessment", "id": "r1", "status": "final", "subject": {"reference": "Patient/p"},
-                 "prediction": [{"probabilityDecimal": 0.1}]})
-    await store({"resourceType": "RiskAssessment", "id": "r2", "status": "final", "subject": {"reference": "Patient/p"},
-                 "prediction": [{"probabilityDecimal": 0.5}]})
+    await store(
+        {
+            "resourceType": "RiskAssessment",
+            "id": "r1",
+            "status": "final",
+            "subject": {"reference": "Patient/p"},
+            "prediction": [{"probabilityDecimal": 0.1}],
+        }
+    )
+    await store(
+        {
+            "resourceType": "RiskAssessment",
+            "id": "r2",
+            "status": "final",
+            "subject": {"reference": "Patient/p"},
+            "prediction": [{"probabilityDecimal": 0.5}],
+        }
+    )
     assert await search("RiskAssessment", ("probability", "0.1")) == ["r1"]
     assert await search("RiskAssessment", ("probability", "gt0.2")) == ["r2"]
 
@@ -145,8 +172,9 @@ async def test_reference_absolute_url_is_matched_on_url(store, search):
 
 
 async def test_reference_identifier_modifier(store, search):
-    await store(observation("o1", subject="Patient/p1",
-                            basedOn=[{"identifier": {"system": "urn:orders", "value": "A1"}}]))
+    await store(
+        observation("o1", subject="Patient/p1", basedOn=[{"identifier": {"system": "urn:orders", "value": "A1"}}])
+    )
     assert await search("Observation", ("based-on:identifier", "urn:orders|A1")) == ["o1"]
 
 
@@ -164,8 +192,7 @@ async def test_id_and_last_updated_use_resource_columns(store, search):
 
 
 async def test_tag_and_profile_are_searchable(store, search):
-    await store(patient("a", "X", meta={"tag": [{"system": "urn:t", "code": "demo"}],
-                                        "profile": ["http://x.org/p"]}))
+    await store(patient("a", "X", meta={"tag": [{"system": "urn:t", "code": "demo"}], "profile": ["http://x.org/p"]}))
     await store(patient("b", "Y"))
     assert await search("Patient", ("_tag", "urn:t|demo")) == ["a"]
     assert await search("Patient", ("_profile", "http://x.org/p")) == ["a"]

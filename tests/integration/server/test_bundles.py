@@ -13,7 +13,12 @@ def obs(subject: str, value: float = 70) -> dict:
         "status": "final",
         "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
         "subject": {"reference": subject},
-        "valueQuantity": {"value": value, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"},
+        "valueQuantity": {
+            "value": value,
+            "unit": "/min",
+            "system": "http://unitsofmeasure.org",
+            "code": "/min",
+        },
     }
 
 
@@ -23,7 +28,10 @@ def transaction(*entries: dict) -> dict:
 
 PATIENT_ENTRY = {
     "fullUrl": "urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a",
-    "resource": {"resourceType": "Patient", "identifier": [{"system": "http://example.org/mrn", "value": "tx"}]},
+    "resource": {
+        "resourceType": "Patient",
+        "identifier": [{"system": "http://example.org/mrn", "value": "tx"}],
+    },
     "request": {"method": "POST", "url": "Patient"},
 }
 
@@ -44,7 +52,10 @@ async def test_transaction_resolves_urn_uuid_references(client: httpx.AsyncClien
 
 
 async def test_failed_entry_rolls_back_the_whole_transaction(client: httpx.AsyncClient) -> None:
-    bad = {"resource": {"resourceType": "Observation", "status": "nope"}, "request": {"method": "POST", "url": "Observation"}}
+    bad = {
+        "resource": {"resourceType": "Observation", "status": "nope"},
+        "request": {"method": "POST", "url": "Observation"},
+    }
     r = await client.post("", json=transaction(PATIENT_ENTRY, bad), headers=JSON)
     assert r.status_code == 400
     assert "Bundle.entry[1]" in r.json()["issue"][0]["diagnostics"]
@@ -55,7 +66,9 @@ async def test_conditional_reference_resolves_to_the_one_match(client: httpx.Asy
     await client.post("", json=transaction(PATIENT_ENTRY), headers=JSON)
     ref = "Patient?identifier=http://example.org/mrn|tx"
     r = await client.post(
-        "", json=transaction({"resource": obs(ref), "request": {"method": "POST", "url": "Observation"}}), headers=JSON
+        "",
+        json=transaction({"resource": obs(ref), "request": {"method": "POST", "url": "Observation"}}),
+        headers=JSON,
     )
     assert r.status_code == 200
     stored = (await client.get(r.json()["entry"][0]["response"]["location"])).json()
@@ -65,7 +78,9 @@ async def test_conditional_reference_resolves_to_the_one_match(client: httpx.Asy
 async def test_conditional_reference_without_match_fails_the_transaction(client: httpx.AsyncClient) -> None:
     ref = "Patient?identifier=http://example.org/mrn|nobody"
     r = await client.post(
-        "", json=transaction({"resource": obs(ref), "request": {"method": "POST", "url": "Observation"}}), headers=JSON
+        "",
+        json=transaction({"resource": obs(ref), "request": {"method": "POST", "url": "Observation"}}),
+        headers=JSON,
     )
     assert r.status_code == 400
     assert (await client.get("Observation")).json()["total"] == 0
@@ -85,7 +100,10 @@ async def test_batch_entries_succeed_or_fail_independently(client: httpx.AsyncCl
         "entry": [
             {"resource": {"resourceType": "Patient"}, "request": {"method": "POST", "url": "Patient"}},
             {"request": {"method": "GET", "url": "Patient/missing"}},
-            {"resource": {"resourceType": "Patient", "gender": 3}, "request": {"method": "POST", "url": "Patient"}},
+            {
+                "resource": {"resourceType": "Patient", "gender": 3},
+                "request": {"method": "POST", "url": "Patient"},
+            },
         ],
     }
     out = (await client.post("", json=bundle, headers=JSON)).json()

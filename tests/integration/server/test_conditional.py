@@ -16,9 +16,7 @@ def patient(mrn: str) -> dict:
 
 async def test_if_none_exist_returns_the_existing_match(client: httpx.AsyncClient) -> None:
     first = await client.post("Patient", json=patient("1"), headers=JSON)
-    again = await client.post(
-        "Patient", json=patient("1"), headers={**JSON, "If-None-Exist": f"identifier={SYSTEM}|1"}
-    )
+    again = await client.post("Patient", json=patient("1"), headers={**JSON, "If-None-Exist": f"identifier={SYSTEM}|1"})
     assert again.status_code == 200
     assert again.json()["id"] == first.json()["id"]
 

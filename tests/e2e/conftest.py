@@ -1,0 +1,62 @@
+"""A real `novamind serve` process on a free port, on SQLite and (when configured) PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+POSTGRES_URL = os.environ.get("NOVAMIND_TEST_POSTGRES_URL")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wipe_postgres(url: str) -> None:
+    import asyncio
+
+    from tests.conftest import _reset_postgres
+
+    asyncio.run(_reset_postgres(url))
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Start the server as users do and yield its FHIR base URL."""
+    port = _free_port()
+    data_dir: Path = tmp_path_factory.mktemp("novamind-data")
+    cmd = [sys.executable, "-m", "fhir_server.cli", "serve", "--port", str(port), "--data-dir", str(data_dir)]
+    if request.param == "postgres":
+        if not POSTGRES_URL:
+            pytest.skip("NOVAMIND_TEST_POSTGRES_URL is not set")
+        _wipe_postgres(POSTGRES_URL)
+        cmd += ["--database-url", POSTGRES_URL]
+    log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - closed in the finaliser below
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}/fhir"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/metadata", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((data_dir / "server.log").read_text())
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()

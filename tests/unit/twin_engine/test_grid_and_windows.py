@@ -1,0 +1,46 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from twin_engine import frames
+from twin_engine.errors import InsufficientDataError
+from twin_engine.forecast.grid import MED_CHANNEL, to_grid
+from twin_engine.forecast.windows import HISTORY_DAYS, grade_history, make_windows
+
+
+def rows(subject: str, day: str, metric: str, value: float) -> dict[str, object]:
+    return {frames.SUBJECT_ID: subject, frames.TS: pd.Timestamp(day, tz="UTC"), frames.METRIC: metric, frames.VALUE: value}
+
+
+def test_several_reports_a_day_average_and_medication_carries_forward() -> None:
+    frame = pd.DataFrame(
+        [
+            rows("a", "2025-01-01 09:00", frames.MOOD, 4.0),
+            rows("a", "2025-01-01 21:00", frames.MOOD, 6.0),
+            rows("a", "2025-01-02 08:00", frames.MEDICATION_ON, 1.0),
+            rows("a", "2025-01-04 20:00", frames.MOOD, 7.0),
+        ]
+    )
+    grid = to_grid(frame, frames.MOOD)
+    assert grid.values.shape[:2] == (1, 4)
+    assert grid.values[0, 0, 0] == 5.0
+    assert np.isnan(grid.values[0, 1, 0])
+    assert grid.values[0, :, MED_CHANNEL].tolist() == [0.0, 1.0, 1.0, 1.0]
+
+
+def test_windows_pad_with_nan_and_need_three_target_points() -> None:
+    frame = pd.DataFrame([rows("a", f"2025-01-0{d}", frames.MOOD, float(d)) for d in range(1, 5)])
+    grid = to_grid(frame, frames.MOOD)
+    w = make_windows(grid, np.array([0]), np.array([3]), scale=1.0)
+    assert w.history.shape == (1, HISTORY_DAYS, grid.values.shape[2])
+    assert np.isnan(w.history[0, 0, 0]) and w.history[0, -1, 0] == 4.0
+    assert w.loc[0] == pytest.approx(2.5)
+    with pytest.raises(InsufficientDataError):
+        make_windows(grid, np.array([0]), np.array([1]), scale=1.0)
+
+
+def test_grades_follow_history_richness() -> None:
+    rich = np.full((1, HISTORY_DAYS), 1.0)
+    short = np.full((1, HISTORY_DAYS), np.nan)
+    short[0, -3:] = 1.0
+    assert grade_history(np.vstack([rich, short])).tolist() == ["A", "C"]

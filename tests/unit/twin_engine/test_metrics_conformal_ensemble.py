@@ -1,0 +1,63 @@
+import numpy as np
+import pytest
+
+from twin_engine.forecast.base import GRADES, MAX_HORIZON, QUANTILES, interval_indices
+from twin_engine.forecast.conformal import ConformalCalibrator
+from twin_engine.forecast.ensemble import QuantileEnsemble
+from twin_engine.forecast.metrics import pinball, score
+from twin_engine.forecast.windows import HISTORY_DAYS, WindowSet
+
+Z = np.array([-1.96, -1.645, -1.2816, -0.6745, 0.0, 0.6745, 1.2816, 1.645, 1.96])
+
+
+def windows(m: int, rng: np.random.Generator, sd: float) -> WindowSet:
+    history = rng.normal(0.0, sd, (m, HISTORY_DAYS, 6)).astype(np.float32)
+    targets = rng.normal(0.0, sd, (m, MAX_HORIZON)).astype(np.float32)
+    return WindowSet(
+        history=history,
+        targets=targets,
+        loc=np.zeros(m, dtype=np.float32),
+        scale=1.0,
+        grade=np.array([GRADES[0]] * m),
+        subject=np.arange(m),
+        origin=np.zeros(m, dtype=np.int64),
+    )
+
+
+def test_perfect_forecast_scores_zero_error_and_full_coverage() -> None:
+    y = np.arange(12, dtype=float).reshape(3, 4)
+    q = np.repeat(y[:, :, None], len(QUANTILES), axis=2)
+    s = score(q, y, np.ones(3))
+    assert s["mae"] == 0.0 and s["rmse"] == 0.0 and s["coverage_95"] == 1.0
+
+
+def test_pinball_matches_the_definition() -> None:
+    loss = pinball(np.zeros((1, 1, len(QUANTILES))), np.array([[1.0]]))
+    assert loss[0, 0].tolist() == pytest.approx(list(QUANTILES))
+
+
+def test_conformal_repairs_intervals_that_are_far_too_narrow() -> None:
+    rng = np.random.default_rng(0)
+    calib, test = windows(3000, rng, 1.0), windows(3000, rng, 1.0)
+    raw_c = np.broadcast_to(0.3 * Z, (3000, MAX_HORIZON, len(QUANTILES))).copy()
+    cal = ConformalCalibrator()
+    cal.fit(raw_c, calib)
+    out = cal.apply(raw_c.copy(), test)
+    for level in (0.8, 0.95):
+        lo, hi = interval_indices(level)
+        raw_cov = np.mean((test.targets >= raw_c[:, :, lo]) & (test.targets <= raw_c[:, :, hi]))
+        cov = np.mean((test.targets >= out[:, :, lo]) & (test.targets <= out[:, :, hi]))
+        assert raw_cov < level - 0.2
+        assert cov == pytest.approx(level, abs=0.02)
+    assert np.all(np.diff(out, axis=-1) >= -1e-9)
+
+
+def test_ensemble_weights_prefer_the_better_member() -> None:
+    rng = np.random.default_rng(1)
+    y = rng.normal(0.0, 1.0, (500, MAX_HORIZON))
+    good = y[:, :, None] + 0.1 * Z
+    bad = good + 3.0
+    ens = QuantileEnsemble(("good", "bad"))
+    ens.fit({"good": good, "bad": bad}, y)
+    assert ens.weights is not None and np.all(ens.weights[:, 0] == 1.0)
+    assert np.allclose(ens.combine({"good": good, "bad": bad}), good)
