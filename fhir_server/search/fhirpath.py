@@ -268,9 +268,27 @@ def _root_keys(ops: tuple[_Op, ...]) -> frozenset[str] | None:
     return frozenset(ops[0][1])
 
 
+def _patient_deceased(resource: Any) -> list[Any]:
+    """`Patient.deceased.exists() and Patient.deceased != false`, the one R4 expression outside the grammar."""
+    if not isinstance(resource, dict):
+        return []
+    if "deceasedDateTime" in resource:
+        return [True]
+    return [resource.get("deceasedBoolean") is True]
+
+
+# Hand-written equivalents of expressions the step grammar cannot express; checked against fhirpathpy
+# by the same agreement test as the compiled fast path.
+_HANDWRITTEN: dict[str, Compiled] = {
+    "Patient.deceased.exists() and Patient.deceased != false": Compiled(_patient_deceased, True, None),
+}
+
+
 @cache
 def compile_expression(expression: str, context_path: str = "") -> Compiled:
     """Compile `expression` once: onto the fast path when its grammar allows, else with fhirpathpy."""
+    if expression in _HANDWRITTEN:
+        return _HANDWRITTEN[expression]
     try:
         compiled = [_ops(compile_fast(part, context_path)) for part in split_union(expression)]
     except Unsupported:

@@ -131,6 +131,15 @@ def date_rows(param: str, grp: int | None, node: Any, out: list[Row]) -> None:
 
 
 def number_rows(param: str, grp: int | None, node: Any, out: list[Row]) -> None:
+    if isinstance(node, dict):  # Range (e.g. RiskAssessment.prediction.probabilityRange): its bounds
+        range_low = decimal_range((node.get("low") or {}).get("value"))
+        range_high = decimal_range((node.get("high") or {}).get("value"))
+        known = range_low or range_high
+        if known:
+            low_value = range_low[0] if range_low else -1e308
+            high_value = range_high[0] if range_high else 1e308
+            out.append({"param": param, "grp": grp, "value": known[0], "low": low_value, "high": high_value})
+        return
     parsed = decimal_range(node) if isinstance(node, int | float | str) else None
     if parsed:
         value, low, high = parsed

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import and_, delete, func, insert, select, text, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -55,24 +55,72 @@ _CURRENT_COLS = (
 )
 
 
+# Built once: statement construction costs more than the query on the read path.
+_CURRENT = select(*_CURRENT_COLS).where(t.resource.c.res_type == bindparam("t"), t.resource.c.res_id == bindparam("i"))
+_CURRENT_FOR_UPDATE = _CURRENT.with_for_update()
+
+
 def _stored(row: Any) -> StoredResource:
     return StoredResource(*row)
 
 
 @dataclass
+class _PendingCreate:
+    row: dict[str, Any]
+    data: dict[str, Any]
+    method: str
+
+
+@dataclass
 class UnitOfWork:
-    """One database transaction plus the index rows waiting to be written in bulk."""
+    """One database transaction plus the rows waiting to be written in bulk.
+
+    New resources, history rows and index rows are buffered and written with one multi-row statement per
+    table at `flush`, which is what makes a 100-entry transaction bundle cost a handful of round trips.
+    """
 
     conn: AsyncConnection
     extractor: Extractor
     postgres: bool
     writable: bool = True
+    _creates: list[_PendingCreate] = field(default_factory=list)
+    _history_rows: list[dict[str, Any]] = field(default_factory=list)
     _index_rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _compartment_rows: list[dict[str, Any]] = field(default_factory=list)
     _stale_pks: list[int] = field(default_factory=list)
 
     async def flush(self) -> None:
-        """Write buffered index rows; call before any query that must see this unit's own writes."""
+        """Write everything buffered; call before any query that must see this unit's own writes."""
+        if self._creates:
+            creates = self._creates
+            self._creates = []
+            try:
+                result = await self.conn.execute(
+                    insert(t.resource).returning(t.resource.c.pk, sort_by_parameter_order=True),
+                    [c.row for c in creates],
+                )
+            except IntegrityError as exc:
+                raise Conflict(
+                    "A resource with the same type and id was created by another request at the same moment; retry."
+                ) from exc
+            for create, pk in zip(creates, result.scalars().all(), strict=True):
+                r = create.row
+                self._history_rows.append(
+                    {
+                        "resource_pk": pk,
+                        "res_type": r["res_type"],
+                        "res_id": r["res_id"],
+                        "version": r["version"],
+                        "last_updated": r["last_updated"],
+                        "deleted": False,
+                        "method": create.method,
+                        "content": r["content"],
+                    }
+                )
+                self._buffer_indexes(pk, r["res_type"], create.data)
+        if self._history_rows:
+            await self.conn.execute(insert(t.resource_history), self._history_rows)
+            self._history_rows = []
         if self._stale_pks:
             stale = self._stale_pks
             self._stale_pks = []
@@ -96,14 +144,19 @@ class UnitOfWork:
 
     # ---- reads -------------------------------------------------------------------------------------------
 
+    async def _see_own_writes(self) -> None:
+        if self._creates or self._history_rows:
+            await self.flush()
+
     async def current(self, res_type: str, res_id: str, *, for_update: bool = False) -> StoredResource | None:
-        stmt = select(*_CURRENT_COLS).where(t.resource.c.res_type == res_type, t.resource.c.res_id == res_id)
-        if for_update and self.postgres:
-            stmt = stmt.with_for_update()
-        row = (await self.conn.execute(stmt)).first()
+        if self._creates:
+            await self.flush()
+        stmt = _CURRENT_FOR_UPDATE if for_update and self.postgres else _CURRENT
+        row = (await self.conn.execute(stmt, {"t": res_type, "i": res_id})).first()
         return _stored(row) if row else None
 
     async def version(self, res_type: str, res_id: str, version: int) -> StoredResource | None:
+        await self._see_own_writes()
         h = t.resource_history.c
         stmt = select(
             h.resource_pk, h.res_type, h.res_id, h.version, h.last_updated, h.deleted, h.content, h.method
@@ -115,6 +168,7 @@ class UnitOfWork:
         """Current versions by primary key (deleted ones omitted), for search pages and includes."""
         if not pks:
             return {}
+        await self._see_own_writes()
         stmt = select(*_CURRENT_COLS).where(t.resource.c.pk.in_(list(pks)), t.resource.c.deleted.is_(False))
         return {row.pk: _stored(row) for row in await self.conn.execute(stmt)}
 
@@ -129,6 +183,7 @@ class UnitOfWork:
         offset: int,
     ) -> tuple[int, list[StoredResource]]:
         """Versions newest first, and how many there are in all."""
+        await self._see_own_writes()
         h = t.resource_history.c
         conds = []
         if res_type:
@@ -178,39 +233,29 @@ class UnitOfWork:
         data["id"] = res_id
         content = dumps(data)
         if current is None:
-            try:
-                pk = (
-                    await self.conn.execute(
-                        insert(t.resource)
-                        .values(
-                            res_type=res_type,
-                            res_id=res_id,
-                            version=version,
-                            last_updated=stamp,
-                            deleted=False,
-                            content=content,
-                        )
-                        .returning(t.resource.c.pk)
-                    )
-                ).scalar_one()
-            except IntegrityError as exc:
-                raise Conflict(
-                    f"{res_type}/{res_id} was created by another request at the same moment; retry."
-                ) from exc
-        else:
-            pk = current.pk
-            result = await self.conn.execute(
-                update(t.resource)
-                .where(t.resource.c.pk == pk, t.resource.c.version == current.version)
-                .values(version=version, last_updated=stamp, deleted=False, content=content)
+            row = {
+                "res_type": res_type,
+                "res_id": res_id,
+                "version": version,
+                "last_updated": stamp,
+                "deleted": False,
+                "content": content,
+            }
+            self._creates.append(_PendingCreate(row, data, method))
+            return StoredResource(-1, res_type, res_id, version, stamp, False, content, method)
+        pk = current.pk
+        result = await self.conn.execute(
+            update(t.resource)
+            .where(t.resource.c.pk == pk, t.resource.c.version == current.version)
+            .values(version=version, last_updated=stamp, deleted=False, content=content)
+        )
+        if result.rowcount != 1:
+            raise Conflict(
+                f"{res_type}/{res_id} was changed by another request while this one was being processed; "
+                "read it again and retry."
             )
-            if result.rowcount != 1:
-                raise Conflict(
-                    f"{res_type}/{res_id} was changed by another request while this one was being processed; "
-                    "read it again and retry."
-                )
-            self._mark_stale(pk)
-        await self._insert_history(pk, res_type, res_id, version, stamp, False, method, content)
+        self._mark_stale(pk)
+        self._add_history(pk, res_type, res_id, version, stamp, False, method, content)
         self._buffer_indexes(pk, res_type, data)
         return StoredResource(pk, res_type, res_id, version, stamp, False, content, method)
 
@@ -227,10 +272,10 @@ class UnitOfWork:
                 f"{current.res_type}/{current.res_id} was changed by another request during the delete; retry."
             )
         self._mark_stale(current.pk)
-        await self._insert_history(current.pk, current.res_type, current.res_id, version, stamp, True, "DELETE", None)
+        self._add_history(current.pk, current.res_type, current.res_id, version, stamp, True, "DELETE", None)
         return StoredResource(current.pk, current.res_type, current.res_id, version, stamp, True, None, "DELETE")
 
-    async def _insert_history(
+    def _add_history(
         self,
         pk: int,
         res_type: str,
@@ -241,17 +286,17 @@ class UnitOfWork:
         method: str,
         content: bytes | None,
     ) -> None:
-        await self.conn.execute(
-            insert(t.resource_history).values(
-                resource_pk=pk,
-                res_type=res_type,
-                res_id=res_id,
-                version=version,
-                last_updated=stamp,
-                deleted=deleted,
-                method=method,
-                content=content,
-            )
+        self._history_rows.append(
+            {
+                "resource_pk": pk,
+                "res_type": res_type,
+                "res_id": res_id,
+                "version": version,
+                "last_updated": stamp,
+                "deleted": deleted,
+                "method": method,
+                "content": content,
+            }
         )
 
     def _mark_stale(self, pk: int) -> None:
@@ -281,9 +326,15 @@ class ResourceRepository:
         self.extractor = extractor
         self.postgres = engine.dialect.name == "postgresql"
         self._sqlite_writer = asyncio.Lock() if not self.postgres else None
+        # Reads run in autocommit: no BEGIN/COMMIT round trips around what is usually a single SELECT.
+        self._read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @contextlib.asynccontextmanager
     async def unit_of_work(self, *, write: bool = True) -> AsyncIterator[UnitOfWork]:
+        if not write:
+            async with self._read_engine.connect() as conn:
+                yield UnitOfWork(conn, self.extractor, self.postgres, False)
+            return
         lock = self._sqlite_writer if write else None
         async with lock if lock is not None else contextlib.nullcontext(), self.engine.begin() as conn:
             uow = UnitOfWork(conn, self.extractor, self.postgres, write)

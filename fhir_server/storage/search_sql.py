@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, not_, or_, select, true
 from sqlalchemy.sql.selectable import NamedFromClause
@@ -143,22 +144,33 @@ _VALUE_CONDITIONS: dict[str, Callable[[NamedFromClause, Value, str | None], Cond
 }
 
 
+def _of_types(table: NamedFromClause, res_types: tuple[str, ...]) -> list[Cond]:
+    """`res_type` filter on an index table (nothing when the type is unknown, e.g. a system search)."""
+    if not res_types:
+        return []
+    return [table.c.res_type == res_types[0]] if len(res_types) == 1 else [table.c.res_type.in_(res_types)]
+
+
 class _Builder:
     """Builds conditions against one registry (needed for composite component types)."""
 
     def __init__(self, registry: SearchRegistry) -> None:
         self.registry = registry
 
-    def clause(self, clause: Clause, outer: NamedFromClause) -> Cond:
-        return self._hops(clause, outer, 0, 0)
+    def clause(self, clause: Clause, outer: NamedFromClause, res_types: tuple[str, ...]) -> Cond:
+        """`res_types`: the types `outer` can have (empty when unknown), so index lookups can lead with
+        `res_type` and use the (res_type, param, value) indexes instead of scanning by resource_pk."""
+        return self._hops(clause, outer, 0, 0, res_types)
 
-    def _hops(self, clause: Clause, outer: NamedFromClause, has_at: int, chain_at: int) -> Cond:
+    def _hops(
+        self, clause: Clause, outer: NamedFromClause, has_at: int, chain_at: int, res_types: tuple[str, ...]
+    ) -> Cond:
         """Walk `_has` reverse hops, then chain forward hops, then apply the parameter itself."""
         if has_at < len(clause.has):
             has_link = clause.has[has_at]
             ref = INDEX_TABLES["reference"].alias()
             src = resource.alias()
-            inner = self._hops(clause, src, has_at + 1, chain_at)
+            inner = self._hops(clause, src, has_at + 1, chain_at, (has_link.res_type,))
             return exists(
                 select(1)
                 .select_from(ref.join(src, src.c.pk == ref.c.resource_pk))
@@ -175,36 +187,36 @@ class _Builder:
             link = clause.chain[chain_at]
             ref = INDEX_TABLES["reference"].alias()
             target = resource.alias()
-            inner = self._hops(clause, target, has_at, chain_at + 1)
+            inner = self._hops(clause, target, has_at, chain_at + 1, link.target_types)
             joined = ref.join(target, and_(target.c.res_type == ref.c.target_type, target.c.res_id == ref.c.target_id))
             return exists(
                 select(1)
                 .select_from(joined)
                 .where(
                     ref.c.resource_pk == outer.c.pk,
+                    *_of_types(ref, res_types),
                     ref.c.param == link.param.code,
                     ref.c.target_type.in_(link.target_types),
                     target.c.deleted == false(),
                     inner,
                 )
             )
-        return self._leaf(clause, outer)
+        return self._leaf(clause, outer, res_types)
 
-    def _leaf(self, clause: Clause, outer: NamedFromClause) -> Cond:
+    def _leaf(self, clause: Clause, outer: NamedFromClause, res_types: tuple[str, ...]) -> Cond:
         param, modifier = clause.param, clause.modifier
-        if param.code == "_id":
-            cond = outer.c.res_id.in_([v.code or v.text for v in clause.values])
-            return not_(cond) if modifier == "not" else cond
-        if param.code == "_lastUpdated":
-            col = outer.c.last_updated
-            return or_(*(_range_cond(col, col, v, v.prefix) for v in clause.values))
-        if param.type == "composite":
-            return or_(*(self._composite(param, outer, v) for v in clause.values))
+        if param.code in ("_id", "_lastUpdated"):
+            return self._resource_column(clause, outer)
         index_type, code = param.type, param.code
         if modifier == "identifier":
             index_type, code = "token", identifier_param_name(param.code)
+        elif param.type == "composite":
+            if modifier != "missing":
+                return or_(*(self._composite(param, outer, v, res_types) for v in clause.values))
+            # A composite is present when its first component is (rows are only written for whole elements).
+            index_type, code = self._component_type(param, 0), component_param_name(param.code, 0)
         table = INDEX_TABLES[index_type].alias()
-        rows = select(1).where(table.c.resource_pk == outer.c.pk, table.c.param == code)
+        rows = select(1).where(table.c.resource_pk == outer.c.pk, *_of_types(table, res_types), table.c.param == code)
         if modifier == "missing":
             present = exists(rows)
             return not_(present) if clause.values[0].text == "true" else present
@@ -212,28 +224,46 @@ class _Builder:
         matched = exists(rows.where(or_(*(condition(table, v, modifier) for v in clause.values))))
         return not_(matched) if modifier == "not" else matched
 
-    def _composite(self, param: SearchParamDef, outer: NamedFromClause, value: Value) -> Cond:
-        """All components must match rows of one element, i.e. rows sharing `grp`."""
-        tables: list[NamedFromClause] = []
+    @staticmethod
+    def _resource_column(clause: Clause, outer: NamedFromClause) -> Cond:
+        """`_id` and `_lastUpdated` live on the resource row itself, and are never missing."""
+        if clause.modifier == "missing":
+            return false() if clause.values[0].text == "true" else true()
+        if clause.param.code == "_id":
+            cond = outer.c.res_id.in_([v.code or v.text for v in clause.values])
+            return not_(cond) if clause.modifier == "not" else cond
+        column = outer.c.last_updated
+        return or_(*(_range_cond(column, column, v, v.prefix) for v in clause.values))
+
+    def _component_type(self, param: SearchParamDef, index: int) -> str:
+        code = param.components[index][0]
+        component = next((d for b in param.base if (d := self.registry.get(b, code)) is not None), None)
+        return component.type if component else "token"
+
+    def _composite(
+        self, param: SearchParamDef, outer: NamedFromClause, value: Value, res_types: tuple[str, ...]
+    ) -> Cond:
+        """All components must match rows of one element, i.e. rows sharing `grp`.
+
+        One EXISTS over the component rows joined on (resource_pk, grp): nesting one EXISTS per component
+        would need correlation across two query levels, which SQL scoping does not give us.
+        """
+        first: NamedFromClause | None = None
+        joined: Any = None
         conditions: list[Cond] = []
-        for index, ((code, _expr), component_value) in enumerate(zip(param.components, value.components, strict=True)):
-            component = next((self.registry.get(b, code) for b in param.base if self.registry.get(b, code)), None)
-            index_type = component.type if component else "token"
+        pairs = zip(param.components, value.components, strict=True)
+        for index, ((_code, _expr), component_value) in enumerate(pairs):
+            index_type = self._component_type(param, index)
             table = INDEX_TABLES[index_type].alias()
-            conditions.append(
-                and_(
-                    # Inner components correlate on the first component's row: one level up, as SQL requires.
-                    table.c.resource_pk == (tables[0].c.resource_pk if tables else outer.c.pk),
-                    table.c.param == component_param_name(param.code, index),
-                    _VALUE_CONDITIONS[index_type](table, component_value, None),
-                    *([table.c.grp == tables[0].c.grp] if tables else []),
-                )
-            )
-            tables.append(table)
-        inner: Cond = true()
-        for table, condition in reversed(list(zip(tables[1:], conditions[1:], strict=True))):
-            inner = exists(select(1).select_from(table).where(condition, inner))
-        return exists(select(1).select_from(tables[0]).where(conditions[0], inner))
+            conditions.append(table.c.param == component_param_name(param.code, index))
+            conditions.append(_VALUE_CONDITIONS[index_type](table, component_value, None))
+            if first is None:
+                first, joined = table, table
+                conditions.extend((table.c.resource_pk == outer.c.pk, *_of_types(table, res_types)))
+            else:
+                on = and_(table.c.resource_pk == first.c.resource_pk, table.c.grp == first.c.grp)
+                joined = joined.join(table, on)
+        return exists(select(1).select_from(joined).where(*conditions))
 
     def sort_expression(self, key: SortKey, outer: NamedFromClause) -> ColumnElement:
         code, param_type = key.param.code, key.param.type
@@ -276,7 +306,8 @@ def _conditions(query: SearchQuery, registry: SearchRegistry, compartment_of: tu
                 )
             )
         )
-    conditions.extend(builder.clause(c, resource) for c in query.clauses)
+    res_types = (query.res_type,) if query.res_type else query.types
+    conditions.extend(builder.clause(c, resource, res_types) for c in query.clauses)
     return conditions
 
 

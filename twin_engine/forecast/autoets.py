@@ -33,7 +33,7 @@ def _one(series: np.ndarray, days: np.ndarray, horizon: int) -> np.ndarray:
         if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(sd))):
             raise ValueError("non-finite ETS forecast")
         sd = np.maximum(sd, 1e-3)
-    except Exception:  # noqa: BLE001 - statsforecast raises bare errors on degenerate series
+    except Exception:
         mean = np.full(needed, series[-1])
         sd = np.full(needed, max(float(np.std(series)), 0.5))
     return mean[steps - 1, None] + sd[steps - 1, None] * _Z[None, :]

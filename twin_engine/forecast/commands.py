@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -31,8 +32,11 @@ def add_train_forecaster(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, or auto")
     p.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS_DIR)
     p.add_argument("--version", default=None, help="artifact version (default: next patch version)")
-    p.add_argument("--epochs", type=int, default=30, help="maximum transformer epochs (early stopping)")
+    p.add_argument("--epochs", type=int, default=12, help="maximum transformer epochs (early stopping)")
+    p.add_argument("--xgb-rounds", type=int, default=300, help="maximum boosting rounds (early stopping)")
+    p.add_argument("--windows-per-patient", type=int, default=12)
     p.add_argument("--no-autoets", action="store_true", help="skip calibrating the AutoETS baseline")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_train)
 
 
@@ -45,9 +49,16 @@ def _next_version(models_dir: Path) -> str:
 
 
 def _train(args: argparse.Namespace) -> int:
+    if not args.quiet:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     sim = SimulatorConfig(n_patients=args.patients, days=args.days, seed=args.seed)
     base = ForecasterConfig(
-        seed=args.seed, device=args.device, transformer_epochs=args.epochs, progress=sys.stderr.isatty()
+        seed=args.seed,
+        device=args.device,
+        transformer_epochs=args.epochs,
+        xgb_estimators=args.xgb_rounds,
+        windows_per_patient=args.windows_per_patient,
+        progress=not args.quiet,
     )
     print(f"simulating {args.patients} patients x {args.days} days and training …", file=sys.stderr)
     result = train_bundle(sim, base, calibrate_autoets=not args.no_autoets)
@@ -74,15 +85,15 @@ def add_evaluate_forecaster(sub: argparse._SubParsersAction) -> None:
 
 def _evaluate(args: argparse.Namespace) -> int:
     models = load_bundle(args.models_dir, args.version)
-    report = evaluate(
-        models, args.patients, args.days, args.seed, args.windows_per_patient, not args.no_autoets
-    )
+    report = evaluate(models, args.patients, args.days, args.seed, args.windows_per_patient, not args.no_autoets)
     if args.json:
         print(json.dumps(report.to_dict(), indent=1, default=float))
     else:
         print(format_report(report))
     if args.plot is not None:
-        cohort = simulate_cohort(SimulatorConfig(n_patients=min(args.patients, 20), days=args.days, seed=args.seed + 1000))
+        cohort = simulate_cohort(
+            SimulatorConfig(n_patients=min(args.patients, 20), days=args.days, seed=args.seed + 1000)
+        )
         _plot(models, cohort, args.plot, args.seed)
         print(f"plot written to {args.plot}", file=sys.stderr)
     return 0

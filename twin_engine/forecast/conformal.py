@@ -9,6 +9,8 @@ grade, then to all windows.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from twin_engine.errors import NotFittedError
@@ -17,15 +19,26 @@ from twin_engine.forecast.windows import WindowSet
 
 MIN_STRATUM = 60
 _VOL_FLOOR = 0.25
+_PRIOR_POINTS = 10
+_POPULATION_SPREAD = 0.8  # mean absolute deviation of a unit-variance normal
 
 
 def local_volatility(w: WindowSet) -> np.ndarray:
-    """Robust recent spread of the target (normalised units), floored so scores stay bounded."""
+    """Recent spread of the target (normalised units), shrunk towards the population spread (1.0).
+
+    With few points the patient's own spread is unreliable (three equal scores give zero), so it is
+    pooled with `_PRIOR_POINTS` pseudo-observations of the population spread: short histories get
+    population-wide intervals, rich ones their own. Floored so scores stay bounded.
+    """
     y = (w.history[:, -56:, 0] - w.loc[:, None]) / w.scale
     ok = np.isfinite(y)
-    dev = np.where(ok, np.abs(y - np.nanmedian(np.where(ok, y, np.nan), axis=1)[:, None]), 0.0)
-    spread = dev.sum(axis=1) / np.maximum(ok.sum(axis=1), 1)
-    return np.maximum(np.where(ok.sum(axis=1) >= 3, spread, 1.0), _VOL_FLOOR)
+    n = ok.sum(axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+        median = np.nanmedian(np.where(ok, y, np.nan), axis=1)
+    dev = np.where(ok, np.abs(y - median[:, None]), 0.0)
+    spread = (dev.sum(axis=1) + _PRIOR_POINTS * _POPULATION_SPREAD) / (n + _PRIOR_POINTS)
+    return np.maximum(spread, _VOL_FLOOR)
 
 
 def _conformal_quantile(scores: np.ndarray, level: float) -> float:

@@ -81,9 +81,7 @@ def test_windows(
     return make_windows(grid, subject, origin, scale, targets=targets), sim_index, sim_day
 
 
-def model_quantiles(
-    model: TwinForecaster, windows: WindowSet, include_autoets: bool
-) -> dict[str, np.ndarray]:
+def model_quantiles(model: TwinForecaster, windows: WindowSet, include_autoets: bool) -> dict[str, np.ndarray]:
     """Calibrated quantiles of every member, the ensemble and (optionally) AutoETS."""
     raw = model.raw(windows, MAX_HORIZON)
     raw["ensemble"] = model.ensemble.combine({k: raw[k] for k in ENSEMBLE_MEMBERS})
@@ -166,9 +164,7 @@ def _goals(
     ens, orc = scores["ensemble"]["all"], scores["oracle"]["all"]
     bb = scores[best]["all"]
     gap = bb["mase"] - orc["mase"]
-    worst_decile = max(
-        by_decile["ensemble"][d] / min(by_decile[b][d] for b in base) - 1.0 for d in range(10)
-    )
+    worst_decile = max(by_decile["ensemble"][d] / min(by_decile[b][d] for b in base) - 1.0 for d in range(10))
     out = {
         "best_baseline_is_" + best: 1.0,
         "mase_gap_closed": (bb["mase"] - ens["mase"]) / gap if gap > 0 else float("nan"),
@@ -194,9 +190,7 @@ def evaluate(
     include_autoets: bool = True,
 ) -> EvaluationReport:
     """Simulate a fresh test cohort and evaluate each metric's forecaster on it."""
-    cohort = simulate_cohort(
-        SimulatorConfig(n_patients=patients, days=days, seed=seed + TEST_SEED_OFFSET)
-    )
+    cohort = simulate_cohort(SimulatorConfig(n_patients=patients, days=days, seed=seed + TEST_SEED_OFFSET))
     results = tuple(
         evaluate_metric(models[m], cohort, per_patient, seed, include_autoets)
         for m in (frames.MOOD, frames.PHQ9, frames.GAD7)

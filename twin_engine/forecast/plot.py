@@ -34,7 +34,11 @@ def plot_forecasts(
         for level, alpha in ((0.95, 0.15), (0.8, 0.3)):
             lo, hi = interval_indices(level)
             ax.fill_between(
-                future, quantiles[row, :, lo], quantiles[row, :, hi], alpha=alpha, color="C0",
+                future,
+                quantiles[row, :, lo],
+                quantiles[row, :, hi],
+                alpha=alpha,
+                color="C0",
                 label=f"{round(level * 100)}% interval",
             )
         ax.plot(future, quantiles[row, :, quantiles.shape[2] // 2], color="C0", label="median forecast")

@@ -8,6 +8,7 @@ artifact can be regenerated and audited.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -26,6 +27,7 @@ FORECASTER_NAME = "forecaster"
 DEFAULT_METRICS: tuple[str, ...] = (frames.MOOD, frames.PHQ9)
 PACKAGED_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 AUTOETS_CALIBRATION_WINDOWS = 1500
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -54,10 +56,19 @@ def train_bundle(
     """Simulate a training cohort and fit one `TwinForecaster` per metric."""
     start = time.perf_counter()
     cohort = simulate_cohort(sim)
+    _log.info("simulated %d observations in %.1f s", len(cohort.observations), time.perf_counter() - start)
     models: dict[str, TwinForecaster] = {}
     for metric in metrics:
         model = TwinForecaster(replace(base, metric=metric))
         splits = model.split_windows(cohort.observations)
+        _log.info(
+            "%s: %d/%d/%d windows at %.1f s",
+            metric,
+            len(splits.train),
+            len(splits.valid),
+            len(splits.calib),
+            time.perf_counter() - start,
+        )
         model.fit_windows(splits)
         if calibrate_autoets:
             # AutoETS gets its own conformal calibrator so it is compared "with conformal intervals".
@@ -66,11 +77,12 @@ def train_bundle(
                 rows = np.random.default_rng(base.seed).choice(len(calib), AUTOETS_CALIBRATION_WINDOWS, replace=False)
                 calib = calib.subset(np.sort(rows))
             model.calibrate("autoets", AutoETSModel().predict(calib, MAX_HORIZON), calib)
+        _log.info("%s: done at %.1f s", metric, time.perf_counter() - start)
         models[metric] = model
     training_data = {
         "source": "twin_engine.simulate (synthetic patients, no real data)",
         "simulator": asdict(sim),
-        "observations": int(len(cohort.observations)),
+        "observations": len(cohort.observations),
         "observations_sha256": frame_hash(cohort.observations),
         "metrics": list(metrics),
     }
@@ -93,7 +105,4 @@ def load_bundle(
     """Load a forecaster bundle (default: the newest one shipped inside the package)."""
     artifact = load_artifact(models_dir or PACKAGED_MODELS_DIR, FORECASTER_NAME, version)
     config: dict[str, dict[str, object]] = artifact.manifest["config"]  # type: ignore[assignment]
-    return {
-        metric: TwinForecaster.load(artifact.directory / metric, state, device)
-        for metric, state in config.items()
-    }
+    return {metric: TwinForecaster.load(artifact.directory / metric, state, device) for metric, state in config.items()}

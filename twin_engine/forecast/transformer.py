@@ -69,10 +69,10 @@ class PatchTransformerModel:
         layers: int = 2,
         heads: int = 4,
         dropout: float = 0.1,
-        max_epochs: int = 30,
-        patience: int = 4,
-        batch_size: int = 256,
-        learning_rate: float = 2e-3,
+        max_epochs: int = 12,
+        patience: int = 3,
+        batch_size: int = 512,
+        learning_rate: float = 3e-3,
         seed: int = 0,
         device: str | None = "cpu",
         progress: bool = False,
@@ -97,9 +97,7 @@ class PatchTransformerModel:
         )
         count = y_mask.sum(axis=1)
         spread = np.sqrt(np.nansum(np.nan_to_num(y) ** 2, axis=1) / np.maximum(count, 1))
-        summary = np.column_stack(
-            [w.loc / w.scale, count / HISTORY_DAYS, spread, y_mask[:, -14:].mean(axis=1)]
-        )
+        summary = np.column_stack([w.loc / w.scale, count / HISTORY_DAYS, spread, y_mask[:, -14:].mean(axis=1)])
         return (
             torch.as_tensor(seq, dtype=torch.float32),
             torch.as_tensor(summary, dtype=torch.float32),

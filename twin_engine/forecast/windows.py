@@ -122,7 +122,7 @@ def sample_origins(
 def truncate_histories(windows: WindowSet, fraction: float, rng: np.random.Generator) -> WindowSet:
     """Blank out the early history of a random `fraction` of windows so short histories are learned too."""
     history = windows.history.copy()
-    m, days = history.shape[:2]
+    m, _days = history.shape[:2]
     chosen = np.flatnonzero(rng.random(m) < fraction)
     for row in chosen:
         observed = np.flatnonzero(np.isfinite(history[row, :, 0]))

@@ -83,9 +83,7 @@ class XGBoostQuantileModel:
             raise NotFittedError("XGBoostQuantileModel.predict before fit/load")
         rows = horizon_rows(window_features(windows), np.arange(1, horizon + 1))
         best = self._booster.best_iteration if self._has_best() else None
-        out = self._booster.inplace_predict(
-            rows, iteration_range=(0, best + 1) if best is not None else (0, 0)
-        )
+        out = self._booster.inplace_predict(rows, iteration_range=(0, best + 1) if best is not None else (0, 0))
         q = np.asarray(out).reshape(len(windows), horizon, len(QUANTILES))
         return windows.loc[:, None, None] + windows.scale * np.sort(q, axis=-1)
 

@@ -16,7 +16,7 @@ from twin_engine import frames
 from twin_engine.errors import TwinEngineError
 from twin_engine.simulate import config as cfg
 from twin_engine.simulate import measure
-from twin_engine.simulate.dynamics import LatentState, PatientParameters, advance, initial_state, sample_parameters
+from twin_engine.simulate.dynamics import PatientParameters, advance, initial_state, sample_parameters
 
 TARGET_METRICS: tuple[str, ...] = (frames.MOOD, frames.PHQ9, frames.GAD7)
 
@@ -54,11 +54,7 @@ class SimulatedCohort:
 
     def relapse_truth(self) -> pd.DataFrame:
         """One row per planted relapse onset (preceded by `warning_days` of critical slowing down)."""
-        rows = [
-            (self.subject_ids[i], onset)
-            for i, onsets in enumerate(self.params.relapse_onsets)
-            for onset in onsets
-        ]
+        rows = [(self.subject_ids[i], onset) for i, onsets in enumerate(self.params.relapse_onsets) for onset in onsets]
         return pd.DataFrame(rows, columns=[frames.SUBJECT_ID, "onset_day"])
 
     def day_timestamp(self, day: np.ndarray) -> pd.DatetimeIndex:
@@ -142,4 +138,3 @@ def _observed_parts(
     started[treated, p.med_start[treated]] = True
     parts.append(measure.rows(frames.MEDICATION_ON, started, np.ones((n, t)), 8.0, start_s))
     return parts
-

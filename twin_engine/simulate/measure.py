@@ -58,9 +58,7 @@ def wearable_mask(p: PatientParameters, t: int, rng: np.random.Generator) -> np.
     return p.wearable[:, None] & (rng.random((p.wearable.shape[0], t)) < 0.9)
 
 
-def rows(
-    metric: str, mask: np.ndarray, values: np.ndarray, hour: float, start_s: int
-) -> dict[str, np.ndarray]:
+def rows(metric: str, mask: np.ndarray, values: np.ndarray, hour: float, start_s: int) -> dict[str, np.ndarray]:
     """Columns for one metric's observed cells (subject index, epoch seconds, value)."""
     subject, day = np.nonzero(mask)
     return {

@@ -105,3 +105,33 @@ async def test_sort_puts_missing_values_last_and_supports_several_keys(store, se
     await store(patient("a", "Smith"))
     await store(patient("c", "Adams"))
     assert await search("Patient", ("_sort", "family,-_id")) == ["c", "b", "a", "none"]
+
+
+async def test_composite_missing_modifier(store, search):
+    await store(blood_pressure("bp1", systolic=150, diastolic=70))
+    await store(observation("o1", "Patient/p1"))
+    assert await search("Observation", ("component-code-value-quantity:missing", "true")) == ["o1"]
+
+
+async def test_nested_has(store, search):
+    await store(patient("p1", "Smith"))
+    await store(patient("p2", "Jones"))
+    await store(observation("o1", "Patient/p1"))
+    await store(observation("o2", "Patient/p2"))
+    await store(
+        {
+            "resourceType": "Provenance",
+            "id": "prov1",
+            "recorded": "2020-01-01T00:00:00Z",
+            "target": [{"reference": "Observation/o1"}],
+            "agent": [{"who": {"reference": "Practitioner/dr"}}],
+        }
+    )
+    query = ("_has:Observation:patient:_has:Provenance:target:agent", "Practitioner/dr")
+    assert await search("Patient", query) == ["p1"]
+
+
+async def test_id_is_never_missing(store, search):
+    await store(patient("p1", "Smith"))
+    assert await search("Patient", ("_id:missing", "true")) == []
+    assert await search("Patient", ("_id:missing", "false")) == ["p1"]

@@ -207,3 +207,22 @@ async def test_system_level_search_spans_types(store, search):
     await store(patient("a", "X", meta={"tag": [{"code": "t"}]}))
     await store(observation("o1", meta={"tag": [{"code": "t"}]}))
     assert sorted(await search(None, ("_tag", "t"))) == ["a", "o1"]
+
+
+async def test_date_approximately_matches_nearby_values(store, search):
+    await store(patient("near", "A", birthDate="2000-01-10"))
+    await store(patient("far", "B", birthDate="1950-01-01"))
+    assert await search("Patient", ("birthdate", "ap2000-01-01")) == ["near"]
+
+
+async def test_number_search_on_a_range_value(store, search):
+    await store(
+        {
+            "resourceType": "RiskAssessment",
+            "id": "r1",
+            "status": "final",
+            "subject": {"reference": "Patient/p"},
+            "prediction": [{"probabilityRange": {"low": {"value": 0.2}, "high": {"value": 0.4}}}],
+        }
+    )
+    assert await search("RiskAssessment", ("probability", "ge0.2")) == ["r1"]

@@ -6,10 +6,11 @@ import json
 import time
 
 import pytest
-from search_examples import EXAMPLES, load_examples
 
 from fhir_server.search.extract import INDEX_TABLES_COLUMNS, IndexExtractor
 from fhir_server.search.values import MAX_INSTANT, date_range
+
+from .search_examples import EXAMPLES, load_examples
 
 
 @pytest.fixture(scope="module")

@@ -32,13 +32,51 @@ def test_evaluate_group_accepts_more_commands_later(monkeypatch: pytest.MonkeyPa
 
 def test_train_then_evaluate_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     models = tmp_path / "models"
-    assert cli.main(["train", "forecaster", "--patients", "30", "--days", "120", "--epochs", "1",
-                     "--no-autoets", "--models-dir", str(models)]) == 0
+    assert (
+        cli.main(
+            [
+                "train",
+                "forecaster",
+                "--patients",
+                "30",
+                "--days",
+                "120",
+                "--epochs",
+                "1",
+                "--xgb-rounds",
+                "20",
+                "--windows-per-patient",
+                "4",
+                "--no-autoets",
+                "--quiet",
+                "--models-dir",
+                str(models),
+            ]
+        )
+        == 0
+    )
     assert (models / "forecaster" / "1.0.0" / "manifest.json").is_file()
     capsys.readouterr()
     plot = tmp_path / "fc.png"
-    assert cli.main(["evaluate", "forecaster", "--patients", "12", "--days", "120", "--no-autoets", "--json",
-                     "--models-dir", str(models), "--plot", str(plot)]) == 0
+    assert (
+        cli.main(
+            [
+                "evaluate",
+                "forecaster",
+                "--patients",
+                "12",
+                "--days",
+                "120",
+                "--no-autoets",
+                "--json",
+                "--models-dir",
+                str(models),
+                "--plot",
+                str(plot),
+            ]
+        )
+        == 0
+    )
     report = json.loads(capsys.readouterr().out)
     scores = report["metrics"]["mood_rating"]["scores"]
     assert {"ensemble", "oracle", "naive", "seasonal_naive", "patient_mean", "xgboost", "transformer"} <= set(scores)

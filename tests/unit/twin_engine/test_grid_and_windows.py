@@ -9,7 +9,12 @@ from twin_engine.forecast.windows import HISTORY_DAYS, grade_history, make_windo
 
 
 def rows(subject: str, day: str, metric: str, value: float) -> dict[str, object]:
-    return {frames.SUBJECT_ID: subject, frames.TS: pd.Timestamp(day, tz="UTC"), frames.METRIC: metric, frames.VALUE: value}
+    return {
+        frames.SUBJECT_ID: subject,
+        frames.TS: pd.Timestamp(day, tz="UTC"),
+        frames.METRIC: metric,
+        frames.VALUE: value,
+    }
 
 
 def test_several_reports_a_day_average_and_medication_carries_forward() -> None:

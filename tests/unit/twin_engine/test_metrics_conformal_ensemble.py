@@ -61,3 +61,23 @@ def test_ensemble_weights_prefer_the_better_member() -> None:
     ens.fit({"good": good, "bad": bad}, y)
     assert ens.weights is not None and np.all(ens.weights[:, 0] == 1.0)
     assert np.allclose(ens.combine({"good": good, "bad": bad}), good)
+
+
+def test_short_histories_get_their_own_wider_intervals() -> None:
+    # Grade C windows have three times the error of grade A ones; the same raw intervals must be
+    # widened more for them, and each grade must reach its nominal coverage.
+    rng = np.random.default_rng(2)
+    calib, test = windows(4000, rng, 1.0), windows(4000, rng, 1.0)
+    for w in (calib, test):
+        w.grade[::2] = "C"
+        w.targets[::2] *= 3.0
+    raw = np.broadcast_to(Z, (4000, MAX_HORIZON, len(QUANTILES))).copy()
+    cal = ConformalCalibrator()
+    cal.fit(raw, calib)
+    out = cal.apply(raw.copy(), test)
+    lo, hi = interval_indices(0.8)
+    width = out[:, :, hi] - out[:, :, lo]
+    assert width[::2].mean() > 2.0 * width[1::2].mean()
+    for rows in (slice(0, None, 2), slice(1, None, 2)):
+        inside = (test.targets[rows] >= out[rows, :, lo]) & (test.targets[rows] <= out[rows, :, hi])
+        assert inside.mean() == pytest.approx(0.8, abs=0.025)

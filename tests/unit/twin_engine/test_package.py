@@ -10,11 +10,22 @@ FORBIDDEN = ("fhir", "fhir_core", "fhir_server", "mappings", "terminology", "sql
 
 def test_exported_members_are_pinned() -> None:
     assert twin_engine.__all__ == [
-        "DeviceUnavailableError", "FrameSchemaError", "InsufficientDataError", "ModelArtifactError",
-        "NotFittedError", "TwinEngineError", "validate_observations",
+        "DeviceUnavailableError",
+        "FrameSchemaError",
+        "InsufficientDataError",
+        "ModelArtifactError",
+        "NotFittedError",
+        "TwinEngineError",
+        "validate_observations",
     ]
     assert set(twin_engine.forecast.__all__) == {
-        "LEVELS", "MAX_HORIZON", "QUANTILES", "Forecast", "ForecasterConfig", "TwinForecaster", "load_bundle",
+        "LEVELS",
+        "MAX_HORIZON",
+        "QUANTILES",
+        "Forecast",
+        "ForecasterConfig",
+        "TwinForecaster",
+        "load_bundle",
     }
     assert "simulate_cohort" in twin_engine.simulate.__all__
 

@@ -1,0 +1,1 @@
+"""Unit tests of the search subsystem (registry, FHIRPath fast path, extraction, parsing)."""

@@ -1,0 +1,26 @@
+import numpy as np
+
+from twin_engine import frames
+from twin_engine.forecast import load_bundle
+from twin_engine.forecast.training import FORECASTER_NAME, PACKAGED_MODELS_DIR
+from twin_engine.registry import load_artifact
+from twin_engine.simulate import SimulatorConfig, simulate_cohort
+
+
+def test_shipped_default_model_is_small_verified_and_describes_its_training_data() -> None:
+    art = load_artifact(PACKAGED_MODELS_DIR, FORECASTER_NAME)
+    size = sum(p.stat().st_size for p in art.directory.rglob("*") if p.is_file())
+    assert size < 5_000_000
+    data = art.manifest["training_data"]
+    assert data["source"].startswith("twin_engine.simulate")  # type: ignore[index]
+    assert len(data["observations_sha256"]) == 64  # type: ignore[index]
+
+
+def test_shipped_default_model_forecasts_new_patients() -> None:
+    models = load_bundle()
+    assert set(models) == {frames.MOOD, frames.PHQ9}
+    cohort = simulate_cohort(SimulatorConfig(n_patients=3, days=120, seed=99))
+    for metric, model in models.items():
+        fc = model.forecast(cohort.observations, 28)
+        assert fc.metric == metric and np.isfinite(fc.quantiles).all()
+        assert np.all(fc.interval(0.95)[1] >= fc.point)
