@@ -48,7 +48,7 @@ def build_services(settings: Settings) -> Services:
     repository = ResourceRepository(engine, IndexExtractor(registry))
     resource_types = frozenset(registry.resource_types()) | TYPES_WITHOUT_OWN_PARAMS
     search = SearchService(registry, settings, repository)
-    resources = ResourceService(search, resource_types)
+    resources = ResourceService(search, resource_types, referential_integrity=settings.referential_integrity)
     operations = {
         name: tuple(sorted(resource_types)) if types == ("*",) else types for name, types in OPERATIONS.items()
     }

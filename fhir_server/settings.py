@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     max_page_size: int = 1000
     # How long a search's frozen result list stays available for paging.
     search_cache_seconds: int = 3600
+    # Refuse writes whose relative references (Type/id) point at nothing, as HAPI FHIR does by default.
+    referential_integrity: bool = True
     log_sql: bool = False
 
     def resolved_database_url(self) -> str:

@@ -28,7 +28,7 @@ SUPPORTED_MODIFIERS: dict[str, frozenset[str]] = {
     "date": frozenset({"missing"}),
     "number": frozenset({"missing"}),
     "quantity": frozenset({"missing"}),
-    "uri": frozenset({"missing"}),
+    "uri": frozenset({"missing", "above", "below"}),
     "composite": frozenset({"missing"}),
 }
 TERMINOLOGY_MODIFIERS = frozenset({"above", "below", "in", "not-in", "of-type"})
@@ -180,7 +180,7 @@ class SearchParser:
         param_type = param.type
         if modifier == "missing":
             return Clause(name, param, (parse_missing(name, raw),), modifier)
-        if modifier in TERMINOLOGY_MODIFIERS:
+        if modifier in TERMINOLOGY_MODIFIERS and not (param_type == "uri" and modifier in ("above", "below")):
             raise NotSupported(
                 f"Search parameter '{name}': modifier ':{modifier}' is not supported yet", expression=[name]
             )

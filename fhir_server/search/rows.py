@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any
 
 from fhir_server.search.values import (
@@ -82,7 +83,7 @@ def _token(param: str, grp: int | None, system: Any, code: Any, text: Any) -> Ro
 def token_rows(param: str, grp: int | None, node: Any, out: list[Row]) -> None:
     if isinstance(node, bool):
         out.append(_token(param, grp, None, "true" if node else "false", None))
-    elif isinstance(node, str | int | float):
+    elif isinstance(node, str | int | float | Decimal):
         out.append(_token(param, grp, None, str(node), None))
     elif not isinstance(node, dict):
         return
@@ -140,7 +141,7 @@ def number_rows(param: str, grp: int | None, node: Any, out: list[Row]) -> None:
             high_value = range_high[0] if range_high else 1e308
             out.append({"param": param, "grp": grp, "value": known[0], "low": low_value, "high": high_value})
         return
-    parsed = decimal_range(node) if isinstance(node, int | float | str) else None
+    parsed = decimal_range(node) if isinstance(node, int | float | str | Decimal) else None
     if parsed:
         value, low, high = parsed
         out.append({"param": param, "grp": grp, "value": value, "low": low, "high": high})

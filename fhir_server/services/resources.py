@@ -57,10 +57,37 @@ def check_id(res_id: str) -> str:
     return res_id
 
 
+LOCAL_REFERENCE_RE = re.compile(r"^([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?$")
+
+
+def local_references(node: Any, found: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Every relative `Type/id` literal reference in a resource (contained `#x` and URLs are not ours)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "reference" and isinstance(value, str):
+                match = LOCAL_REFERENCE_RE.match(value)
+                if match:
+                    found.add((match.group(1), match.group(2)))
+            elif isinstance(value, dict | list):
+                local_references(value, found)
+    elif isinstance(node, list):
+        for item in node:
+            if isinstance(item, dict | list):
+                local_references(item, found)
+    return found
+
+
 class ResourceService:
-    def __init__(self, finder: Finder, resource_types: frozenset[str]) -> None:
+    def __init__(self, finder: Finder, resource_types: frozenset[str], *, referential_integrity: bool = True) -> None:
         self.finder = finder
         self.resource_types = resource_types
+        self.referential_integrity = referential_integrity
+
+    def _require_targets(self, uow: UnitOfWork, res_type: str, res_id: str, data: dict[str, Any]) -> None:
+        if self.referential_integrity:
+            targets = {(ty, rid) for ty, rid in local_references(data, set()) if ty in self.resource_types}
+            if targets:
+                uow.require_references(f"{res_type}/{res_id}", targets)
 
     def check_type(self, res_type: str) -> str:
         if res_type not in self.resource_types:
@@ -120,6 +147,7 @@ class ResourceService:
             if matches:
                 return WriteResult(matches[0], created=False)
         new_id = assigned_id or str(uuid.uuid4())
+        self._require_targets(uow, res_type, new_id, data)
         stored = await uow.save(res_type, new_id, data, current=None, method="POST")
         return WriteResult(stored, created=True)
 
@@ -145,6 +173,7 @@ class ResourceService:
                     f"{res_type}/{res_id} is at version {current.version}, not {wanted}: "
                     "someone changed it since you read it. Read it again and reapply your change."
                 )
+        self._require_targets(uow, res_type, res_id, data)
         stored = await uow.save(res_type, res_id, data, current=current, method="PUT")
         return WriteResult(stored, created=current is None or current.deleted)
 

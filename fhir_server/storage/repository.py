@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -18,7 +18,7 @@ from sqlalchemy import and_, bindparam, delete, func, insert, select, text, upda
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from fhir_server.errors import Conflict
+from fhir_server.errors import BusinessRule, Conflict
 from fhir_server.fhir_models import dumps
 from fhir_server.storage import tables as t
 from fhir_server.storage.clock import now_us, to_instant
@@ -88,9 +88,14 @@ class UnitOfWork:
     _index_rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _compartment_rows: list[dict[str, Any]] = field(default_factory=list)
     _stale_pks: list[int] = field(default_factory=list)
+    # (referring resource, "Type/id") pairs to check exist once this unit's own creates are written.
+    _required_refs: list[tuple[str, str, str]] = field(default_factory=list)
 
-    async def flush(self) -> None:
-        """Write everything buffered; call before any query that must see this unit's own writes."""
+    async def flush(self, *, final: bool = False) -> None:
+        """Write everything buffered; call before any query that must see this unit's own writes.
+
+        References are checked only on the final flush, when every entry of a transaction is in place.
+        """
         if self._creates:
             creates = self._creates
             self._creates = []
@@ -121,6 +126,8 @@ class UnitOfWork:
         if self._history_rows:
             await self.conn.execute(insert(t.resource_history), self._history_rows)
             self._history_rows = []
+        if final and self._required_refs:
+            await self._check_references()
         if self._stale_pks:
             stale = self._stale_pks
             self._stale_pks = []
@@ -133,6 +140,31 @@ class UnitOfWork:
         if self._compartment_rows:
             await self.conn.execute(insert(t.compartment), self._compartment_rows)
             self._compartment_rows = []
+
+    def require_references(self, source: str, targets: Iterable[tuple[str, str]]) -> None:
+        """Refuse the unit at flush if `source` (e.g. 'Observation/1') refers to a resource that is not here."""
+        self._required_refs.extend((source, ty, rid) for ty, rid in targets)
+
+    async def _check_references(self) -> None:
+        required = self._required_refs
+        self._required_refs = []
+        wanted = {(ty, rid) for _, ty, rid in required}
+        by_type: dict[str, set[str]] = {}
+        for ty, rid in wanted:
+            by_type.setdefault(ty, set()).add(rid)
+        found: set[tuple[str, str]] = set()
+        res = t.resource.c
+        for ty, ids in by_type.items():
+            stmt = select(res.res_id).where(res.res_type == ty, res.res_id.in_(sorted(ids)), res.deleted.is_(False))
+            found.update((ty, row[0]) for row in await self.conn.execute(stmt))
+        missing = [(src, ty, rid) for src, ty, rid in required if (ty, rid) not in found]
+        if missing:
+            src, ty, rid = missing[0]
+            more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+            raise BusinessRule(
+                f"{src} refers to {ty}/{rid}, which does not exist on this server{more}. Create it first, "
+                "or send both in one transaction Bundle."
+            )
 
     async def lock(self, key: str) -> None:
         """Serialise writers that decide on the same key (conditional create/update on PostgreSQL).
@@ -340,4 +372,4 @@ class ResourceRepository:
             uow = UnitOfWork(conn, self.extractor, self.postgres, write)
             yield uow
             if write:
-                await uow.flush()
+                await uow.flush(final=True)

@@ -130,7 +130,19 @@ def _reference(t: NamedFromClause, v: Value, modifier: str | None) -> Cond:
 
 
 def _uri(t: NamedFromClause, v: Value, modifier: str | None) -> Cond:
+    if modifier == "below":  # the stored URL is the search URL or below it
+        return or_(t.c.value == v.text, t.c.value.startswith(v.text.rstrip("/") + "/", autoescape=True))
+    if modifier == "above":  # the stored URL is the search URL or one of its parents (path segments)
+        return t.c.value.in_(_uri_parents(v.text))
     return t.c.value == v.text
+
+
+def _uri_parents(url: str) -> list[str]:
+    """`http://x.org/a/b` -> [`http://x.org/a/b`, `http://x.org/a`, `http://x.org`]."""
+    scheme, sep, rest = url.partition("://")
+    segments = (rest if sep else url).rstrip("/").split("/")
+    head = scheme + sep if sep else ""
+    return ["/".join([head + segments[0], *segments[1:i]]) for i in range(len(segments), 0, -1)]
 
 
 _VALUE_CONDITIONS: dict[str, Callable[[NamedFromClause, Value, str | None], Cond]] = {

@@ -226,3 +226,11 @@ async def test_number_search_on_a_range_value(store, search):
         }
     )
     assert await search("RiskAssessment", ("probability", "ge0.2")) == ["r1"]
+
+
+async def test_uri_below_and_above(store, search):
+    await store({"resourceType": "ValueSet", "id": "root", "status": "active", "url": "http://x.org/fhir"})
+    await store({"resourceType": "ValueSet", "id": "leaf", "status": "active", "url": "http://x.org/fhir/vs/a"})
+    await store({"resourceType": "ValueSet", "id": "other", "status": "active", "url": "http://x.org/fhirx"})
+    assert sorted(await search("ValueSet", ("url:below", "http://x.org/fhir"))) == ["leaf", "root"]
+    assert sorted(await search("ValueSet", ("url:above", "http://x.org/fhir/vs/a"))) == ["leaf", "root"]

@@ -200,3 +200,27 @@ async def test_unsupported_method_is_405_outcome(client: httpx.AsyncClient) -> N
     r = await client.request("PATCH", "Patient")
     assert r.status_code == 405
     assert r.json()["resourceType"] == "OperationOutcome"
+
+
+async def test_reference_to_missing_resource_is_422(client: httpx.AsyncClient) -> None:
+    obs = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"text": "mood"},
+        "subject": {"reference": "Patient/nobody"},
+    }
+    r = await client.post("Observation", json=obs, headers=JSON)
+    assert r.status_code == 422
+    assert "Patient/nobody" in r.json()["issue"][0]["diagnostics"]
+    assert (await client.get("Observation")).json()["total"] == 0
+
+
+async def test_reference_to_existing_resource_is_accepted(client: httpx.AsyncClient) -> None:
+    patient = (await create(client, PATIENT)).json()
+    obs = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"text": "mood"},
+        "subject": {"reference": f"Patient/{patient['id']}"},
+    }
+    assert (await client.post("Observation", json=obs, headers=JSON)).status_code == 201
