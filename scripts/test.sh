@@ -57,6 +57,8 @@ fi
 # 3. The suite
 log "ruff"
 .venv/bin/ruff check fhir_server terminology mappings twin_engine smart_app tests
+log "import contracts"
+.venv/bin/lint-imports
 log "pytest"
 cd "$ROOT"
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import orjson
-from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy import ColumnElement, and_, delete, insert, or_, select
 
 from fhir_server.errors import Gone, InvalidRequest
 from fhir_server.fhir_models import summary_elements
@@ -95,11 +95,11 @@ class SearchService:
         count = self._page_size(q)
         self_url = f"{base}/{self_path}" + (f"?{urlencode(pairs)}" if pairs else "")
         if q.summary == "count":
-            total = (await uow.conn.execute(build_count(q, self.registry, compartment=compartment))).scalar_one()
+            counted = (await uow.conn.execute(build_count(q, self.registry, compartment=compartment))).scalar_one()
             return bb.bundle(
                 "searchset",
                 [outcome_entry] if outcome_entry else [],
-                total=int(total),
+                total=int(counted),
                 link=[{"relation": "self", "url": self_url}],
             )
         stmt = build_search(q, self.registry, compartment=compartment).limit(self.max_results + 1)
@@ -251,7 +251,7 @@ class SearchService:
         src = [s.pk for s in sources if inc.source_type in ("*", s.res_type)]
         if not src:
             return []
-        conds = [r.resource_pk.in_(src), r.target_id.is_not(None)]
+        conds: list[ColumnElement[bool]] = [r.resource_pk.in_(src), r.target_id.is_not(None)]
         if inc.param is not None:
             conds.append(r.param == inc.param.code)
         if inc.target_type:
