@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -30,33 +31,41 @@ def _wipe_postgres(url: str) -> None:
     asyncio.run(_reset_postgres(url))
 
 
+@contextlib.contextmanager
+def running_server(args: list[str], log_dir: Path) -> Iterator[str]:
+    """`novamind serve ARGS` on a free port until the block ends; yields the FHIR base URL."""
+    port = _free_port()
+    cmd = [sys.executable, "-m", "fhir_server.cli", "serve", "--port", str(port), *args]
+    log_path = log_dir / f"server-{port}.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}/fhir"
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if httpx.get(f"{base}/metadata", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(log_path.read_text())
+                time.sleep(0.2)
+            yield base
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+
+
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Start the server as users do and yield its FHIR base URL."""
-    port = _free_port()
     data_dir: Path = tmp_path_factory.mktemp("novamind-data")
-    cmd = [sys.executable, "-m", "fhir_server.cli", "serve", "--port", str(port), "--data-dir", str(data_dir)]
+    args = ["--data-dir", str(data_dir)]
     if request.param == "postgres":
         if not POSTGRES_URL:
             pytest.skip("NOVAMIND_TEST_POSTGRES_URL is not set")
         _wipe_postgres(POSTGRES_URL)
-        cmd += ["--database-url", POSTGRES_URL]
-    log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - closed in the finaliser below
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}/fhir"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/metadata", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((data_dir / "server.log").read_text())
-            time.sleep(0.2)
+        args += ["--database-url", POSTGRES_URL]
+    with running_server(args, data_dir) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
