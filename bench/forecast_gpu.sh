@@ -18,4 +18,4 @@ if ! "$py" -c "import torch, numpy, pandas, tqdm" 2>"$out/import_error.txt"; the
   exit 0
 fi
 "$py" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
-PYTHONPATH=. "$py" bench/forecast_gpu.py --out "$out/forecast_gpu.json"
+PYTHONPATH=. "$py" bench/forecast_gpu.py --models-dir "${MODELS_DIR:-twin_engine/models}" --out "$out/forecast_gpu.json"

@@ -45,7 +45,7 @@ def build_services(settings: Settings) -> Services:
     """Everything the server runs on, wired once; also used by CLI commands that work without HTTP."""
     registry = SearchRegistry.load_default()
     engine = create_engine(settings.resolved_database_url(), echo=settings.log_sql)
-    repository = ResourceRepository(engine, IndexExtractor(registry))
+    repository = ResourceRepository(engine, IndexExtractor(registry, base_url=settings.base_url()))
     resource_types = frozenset(registry.resource_types()) | TYPES_WITHOUT_OWN_PARAMS
     search = SearchService(registry, settings, repository)
     resources = ResourceService(search, resource_types, referential_integrity=settings.referential_integrity)

@@ -169,9 +169,11 @@ class _Builder:
     def __init__(self, registry: SearchRegistry) -> None:
         self.registry = registry
 
-    def clause(self, clause: Clause, outer: NamedFromClause, res_types: tuple[str, ...]) -> Cond:
+    def clause(self, clause: Clause, outer: NamedFromClause, res_types: tuple[str, ...], drive: bool = False) -> Cond:
         """`res_types`: the types `outer` can have (empty when unknown), so index lookups can lead with
         `res_type` and use the (res_type, param, value) indexes instead of scanning by resource_pk."""
+        if drive and not clause.has and not clause.chain:
+            return self._leaf(clause, outer, res_types, drive=True)
         return self._hops(clause, outer, 0, 0, res_types)
 
     def _hops(
@@ -205,8 +207,7 @@ class _Builder:
                 select(1)
                 .select_from(joined)
                 .where(
-                    ref.c.resource_pk == outer.c.pk,
-                    *_of_types(ref, res_types),
+                    ref.c.resource_pk == outer.c.pk,  # keyed by resource_pk only: see _leaf
                     ref.c.param == link.param.code,
                     ref.c.target_type.in_(link.target_types),
                     target.c.deleted == false(),
@@ -215,7 +216,7 @@ class _Builder:
             )
         return self._leaf(clause, outer, res_types)
 
-    def _leaf(self, clause: Clause, outer: NamedFromClause, res_types: tuple[str, ...]) -> Cond:
+    def _leaf(self, clause: Clause, outer: NamedFromClause, res_types: tuple[str, ...], drive: bool = False) -> Cond:
         param, modifier = clause.param, clause.modifier
         if param.code in ("_id", "_lastUpdated"):
             return self._resource_column(clause, outer)
@@ -228,11 +229,18 @@ class _Builder:
             # A composite is present when its first component is (rows are only written for whole elements).
             index_type, code = self._component_type(param, 0), component_param_name(param.code, 0)
         table = INDEX_TABLES[index_type].alias()
-        rows = select(1).where(table.c.resource_pk == outer.c.pk, *_of_types(table, res_types), table.c.param == code)
+        condition = _VALUE_CONDITIONS[index_type]
+        if drive and modifier not in ("missing", "not"):
+            # The driving clause: `pk IN (SELECT resource_pk … WHERE res_type, param, value)` so the engine
+            # starts from the (res_type, param, value) index; the other clauses probe per candidate row.
+            keys = select(table.c.resource_pk).where(*_of_types(table, res_types), table.c.param == code)
+            return outer.c.pk.in_(keys.where(or_(*(condition(table, v, modifier) for v in clause.values))))
+        # A probe for one candidate: keyed by resource_pk alone, and deliberately without res_type, so
+        # that the (res_type, param, value) indexes cannot lure SQLite away from the resource_pk index.
+        rows = select(1).where(table.c.resource_pk == outer.c.pk, table.c.param == code)
         if modifier == "missing":
             present = exists(rows)
             return not_(present) if clause.values[0].text == "true" else present
-        condition = _VALUE_CONDITIONS[index_type]
         matched = exists(rows.where(or_(*(condition(table, v, modifier) for v in clause.values))))
         return not_(matched) if modifier == "not" else matched
 
@@ -271,7 +279,7 @@ class _Builder:
             conditions.append(_VALUE_CONDITIONS[index_type](table, component_value, None))
             if first is None:
                 first, joined = table, table
-                conditions.extend((table.c.resource_pk == outer.c.pk, *_of_types(table, res_types)))
+                conditions.append(table.c.resource_pk == outer.c.pk)  # keyed by resource_pk only: see _leaf
             else:
                 on = and_(table.c.resource_pk == first.c.resource_pk, table.c.grp == first.c.grp)
                 joined = joined.join(table, on)
@@ -301,13 +309,35 @@ class _Builder:
         )
 
 
+# Which kind of clause narrows a search most, to start from it: references (one patient) and ids first,
+# dates (often open-ended ranges) last.
+_SELECTIVITY = {"reference": 0, "token": 1, "string": 2, "uri": 2, "quantity": 3, "number": 3, "date": 4}
+
+
+def _driving_clause(query: SearchQuery) -> Clause | None:
+    candidates = [
+        c
+        for c in query.clauses
+        if not c.has
+        and not c.chain
+        and c.modifier not in ("missing", "not")
+        and c.param.type in _SELECTIVITY
+        and c.param.code not in ("_id", "_lastUpdated")
+    ]
+    return min(candidates, key=lambda c: _SELECTIVITY[c.param.type], default=None)
+
+
 def _conditions(query: SearchQuery, registry: SearchRegistry, compartment_of: tuple[str, str] | None) -> list[Cond]:
     builder = _Builder(registry)
     conditions: list[Cond] = [resource.c.deleted == false()]
-    if query.res_type is not None:
-        conditions.append(resource.c.res_type == query.res_type)
-    elif query.types:
-        conditions.append(resource.c.res_type.in_(query.types))
+    driver = _driving_clause(query)
+    if driver is None or not (query.res_type or query.types):
+        # With a driving clause the index subquery already restricts the type; repeating it on `resource`
+        # would tempt SQLite into scanning every resource of the type instead.
+        if query.res_type is not None:
+            conditions.append(resource.c.res_type == query.res_type)
+        elif query.types:
+            conditions.append(resource.c.res_type.in_(query.types))
     if compartment_of is not None:
         conditions.append(
             exists(
@@ -319,7 +349,7 @@ def _conditions(query: SearchQuery, registry: SearchRegistry, compartment_of: tu
             )
         )
     res_types = (query.res_type,) if query.res_type else query.types
-    conditions.extend(builder.clause(c, resource, res_types) for c in query.clauses)
+    conditions.extend(builder.clause(c, resource, res_types, drive=c is driver) for c in query.clauses)
     return conditions
 
 

@@ -124,11 +124,12 @@ class TwinForecaster:
         self.calibrators[name] = cal
 
     # -- prediction ---------------------------------------------------------------------------------------
-    def raw(self, windows: WindowSet, horizon: int) -> dict[str, np.ndarray]:
-        """Uncalibrated quantiles of every member (dict name -> (m, horizon, Q))."""
+    def raw(self, windows: WindowSet, horizon: int, names: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+        """Uncalibrated quantiles of every member, or of `names` only (dict name -> (m, horizon, Q))."""
         if not self.members:
             raise NotFittedError("TwinForecaster used before fit/load")
-        return {name: model.predict(windows, horizon) for name, model in self.members.items()}  # type: ignore[attr-defined]
+        chosen = names or tuple(self.members)
+        return {name: self.members[name].predict(windows, horizon) for name in chosen}  # type: ignore[attr-defined]
 
     def calibrated(self, name: str, raw: np.ndarray, windows: WindowSet) -> np.ndarray:
         """Apply a model's conformal calibrator and clip to the metric's range; finite by construction."""
@@ -138,8 +139,8 @@ class TwinForecaster:
 
     def predict_windows(self, windows: WindowSet, horizon: int) -> np.ndarray:
         """Calibrated ensemble quantiles (m, horizon, Q)."""
-        raw = self.raw(windows, horizon)
-        return self.calibrated("ensemble", self.ensemble.combine({k: raw[k] for k in ENSEMBLE_MEMBERS}), windows)
+        raw = self.raw(windows, horizon, ENSEMBLE_MEMBERS)
+        return self.calibrated("ensemble", self.ensemble.combine(raw), windows)
 
     def forecast(self, frame: pd.DataFrame, horizon: int = MAX_HORIZON) -> Forecast:
         """Forecast each patient's next `horizon` days after their last observation (any metric).
