@@ -99,16 +99,8 @@ class UnitOfWork:
         if self._creates:
             creates = self._creates
             self._creates = []
-            try:
-                result = await self.conn.execute(
-                    insert(t.resource).returning(t.resource.c.pk, sort_by_parameter_order=True),
-                    [c.row for c in creates],
-                )
-            except IntegrityError as exc:
-                raise Conflict(
-                    "A resource with the same type and id was created by another request at the same moment; retry."
-                ) from exc
-            for create, pk in zip(creates, result.scalars().all(), strict=True):
+            pks = await self._insert_resources([c.row for c in creates])
+            for create, pk in zip(creates, pks, strict=True):
                 r = create.row
                 self._history_rows.append(
                     {
@@ -124,7 +116,7 @@ class UnitOfWork:
                 )
                 self._buffer_indexes(pk, r["res_type"], create.data)
         if self._history_rows:
-            await self.conn.execute(insert(t.resource_history), self._history_rows)
+            await self._bulk_insert(t.resource_history, self._history_rows)
             self._history_rows = []
         if final and self._required_refs:
             await self._check_references()
@@ -135,11 +127,51 @@ class UnitOfWork:
                 await self.conn.execute(delete(table).where(table.c.resource_pk.in_(stale)))
         for kind, rows in self._index_rows.items():
             if rows:
-                await self.conn.execute(insert(t.INDEX_TABLES[kind]), rows)
+                await self._bulk_insert(t.INDEX_TABLES[kind], rows)
         self._index_rows = {}
         if self._compartment_rows:
-            await self.conn.execute(insert(t.compartment), self._compartment_rows)
+            await self._bulk_insert(t.compartment, self._compartment_rows)
             self._compartment_rows = []
+
+    async def _insert_resources(self, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert new resource rows and return their primary keys, in order."""
+        try:
+            if self.postgres:
+                # Take the keys from the sequence in one round trip, then COPY: several times faster than
+                # INSERT … RETURNING for a 100-entry bundle.
+                seq = await self.conn.execute(
+                    text("SELECT nextval(pg_get_serial_sequence('resource', 'pk')) FROM generate_series(1, :n)"),
+                    {"n": len(rows)},
+                )
+                pks = [int(v) for v in seq.scalars()]
+                await self._bulk_insert(t.resource, [{**row, "pk": pk} for row, pk in zip(rows, pks, strict=True)])
+                return pks
+            result = await self.conn.execute(
+                insert(t.resource).returning(t.resource.c.pk, sort_by_parameter_order=True), rows
+            )
+            return [int(v) for v in result.scalars()]
+        except IntegrityError as exc:
+            raise Conflict(
+                "A resource with the same type and id was created by another request at the same moment; retry."
+            ) from exc
+
+    async def _bulk_insert(self, table: Any, rows: list[dict[str, Any]]) -> None:
+        """Many rows into one table: COPY on PostgreSQL, a multi-row INSERT elsewhere."""
+        if not self.postgres:
+            await self.conn.execute(insert(table), rows)
+            return
+        columns = list(rows[0])
+        raw = await self.conn.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None, "a pooled asyncpg connection always has its driver connection"
+        try:
+            await driver.copy_records_to_table(
+                table.name, records=[tuple(r[c] for c in columns) for r in rows], columns=columns
+            )
+        except Exception as exc:  # asyncpg raises its own UniqueViolationError; keep our typed error
+            if type(exc).__name__ == "UniqueViolationError":
+                raise IntegrityError(f"COPY {table.name}", None, exc) from exc
+            raise
 
     def require_references(self, source: str, targets: Iterable[tuple[str, str]]) -> None:
         """Refuse the unit at flush if `source` (e.g. 'Observation/1') refers to a resource that is not here."""
