@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 
 import uvicorn
 
 from fhir_server.settings import Settings
+from fhir_server.storage.db import is_sqlite
 
 
 def serve(settings: Settings, *, demo: bool = False, workers: int = 1) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if workers > 1 and is_sqlite(settings.resolved_database_url()):
+        print(
+            "novamind serve: --workers > 1 needs PostgreSQL (--database-url postgresql+asyncpg://…); "
+            "the embedded SQLite database is for one process.",
+            file=sys.stderr,
+        )
+        return 2
     if demo:
         from fhir_server.demo import load_demo
 

@@ -331,6 +331,8 @@ class SearchService:
         )
         members = [row[0] for row in await uow.conn.execute(stmt)]
         patient = await uow.current("Patient", patient_id) if not types or "Patient" in types else None
+        if patient and since is not None and patient.last_updated < since:
+            patient = None
         ordered = ([patient.pk] if patient else []) + [pk for pk in members if not patient or pk != patient.pk]
         r = t.idx_reference.c
         ref_stmt = (
@@ -344,6 +346,8 @@ class SearchService:
         )
         if types:
             ref_stmt = ref_stmt.where(res.res_type.in_(sorted(types)))
+        if since is not None:
+            ref_stmt = ref_stmt.where(res.last_updated >= since)
         seen = set(ordered)
         for row in await uow.conn.execute(ref_stmt) if ordered else []:
             if row[0] not in seen:

@@ -37,3 +37,19 @@ def parse_instant(value: str) -> int:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return int(dt.timestamp() * 1_000_000)
+
+
+def parse_instant_end(value: str) -> int:
+    """The last microsecond a FHIR date/dateTime covers: `2024-01-03` ends at 2024-01-03T23:59:59.999999Z."""
+    text = value.strip()
+    start = parse_instant(text)
+    if len(text) == 4:
+        nxt = datetime(int(text) + 1, 1, 1, tzinfo=UTC)
+    elif len(text) == 7:
+        year, month = int(text[:4]), int(text[5:7])
+        nxt = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+    elif len(text) == 10:
+        return start + 86_400_000_000 - 1
+    else:
+        return start
+    return int(nxt.timestamp() * 1_000_000) - 1

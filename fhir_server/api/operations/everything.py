@@ -8,17 +8,17 @@ from fastapi.responses import Response
 from fhir_server.api.deps import base_url, services
 from fhir_server.api.negotiation import check_accept, json_response
 from fhir_server.errors import InvalidRequest
-from fhir_server.storage.clock import parse_instant
+from fhir_server.storage.clock import parse_instant, parse_instant_end
 
 OFFERED_ON: tuple[str, ...] = ("Patient",)
 router = APIRouter(prefix="/fhir")
 
 
-def _instant(name: str, value: str | None) -> int | None:
+def _instant(name: str, value: str | None, *, end: bool = False) -> int | None:
     if not value:
         return None
     try:
-        return parse_instant(value)
+        return parse_instant_end(value) if end else parse_instant(value)
     except ValueError as exc:
         raise InvalidRequest(f"{name}={value!r} is not a FHIR date or dateTime.") from exc
 
@@ -40,7 +40,7 @@ async def everything(request: Request, patient_id: str) -> Response:
             types=types,
             since=_instant("_since", params.get("_since")),
             start=_instant("start", params.get("start")),
-            end=_instant("end", params.get("end")),
+            end=_instant("end", params.get("end"), end=True),
             count=count,
             base=base_url(request),
             self_url=str(request.url),

@@ -227,3 +227,21 @@ async def test_capability_statement_is_generated(client: httpx.AsyncClient) -> N
     assert params["value-quantity"] == "quantity"
     patient = next(r for r in cs["rest"][0]["resource"] if r["type"] == "Patient")
     assert "everything" in {op["name"] for op in patient["operation"]}
+
+
+@pytest.mark.usefixtures("cohort")
+async def test_everything_start_and_end_bound_clinical_dates(client: httpx.AsyncClient) -> None:
+    bundle = (
+        await client.get("Patient/p1/$everything", params={"start": "2024-01-02", "end": "2024-01-03", "_count": "50"})
+    ).json()
+    observations = sorted(
+        e["resource"]["id"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
+    )
+    assert observations == ["o1", "o2"]
+    assert bundle["entry"][0]["resource"]["id"] == "p1"  # undated resources are always included
+
+
+@pytest.mark.usefixtures("cohort")
+async def test_everything_since_keeps_recent_changes_only(client: httpx.AsyncClient) -> None:
+    bundle = (await client.get("Patient/p1/$everything", params={"_since": "2100-01-01T00:00:00Z"})).json()
+    assert bundle.get("entry", []) == []

@@ -81,3 +81,22 @@ def test_short_histories_get_their_own_wider_intervals() -> None:
     for rows in (slice(0, None, 2), slice(1, None, 2)):
         inside = (test.targets[rows] >= out[rows, :, lo]) & (test.targets[rows] <= out[rows, :, hi])
         assert inside.mean() == pytest.approx(0.8, abs=0.025)
+
+
+def test_volatile_histories_get_their_own_wider_intervals() -> None:
+    # Same grade, but windows whose history is three times as volatile also have three times the error.
+    rng = np.random.default_rng(3)
+    calib, test = windows(4500, rng, 1.0), windows(4500, rng, 1.0)
+    for w in (calib, test):
+        w.history[::3, :, 0] *= 3.0
+        w.targets[::3] *= 3.0
+    raw = np.broadcast_to(Z, (4500, MAX_HORIZON, len(QUANTILES))).copy()
+    cal = ConformalCalibrator()
+    cal.fit(raw, calib)
+    out = cal.apply(raw.copy(), test)
+    lo, hi = interval_indices(0.9)
+    calm = np.ones(4500, dtype=bool)
+    calm[::3] = False
+    for rows in (calm, ~calm):
+        inside = (test.targets[rows] >= out[rows, :, lo]) & (test.targets[rows] <= out[rows, :, hi])
+        assert inside.mean() == pytest.approx(0.9, abs=0.02)
