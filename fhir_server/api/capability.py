@@ -142,4 +142,4 @@ def _operation_definition(name: str) -> str:
 @router.get("/metadata")
 async def metadata(request: Request) -> Response:
     check_accept(request)
-    return json_response(services(request).capability)
+    return json_response(services(request).capability_json)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
+import orjson
 from fastapi import Request
 
 from fhir_server.search.registry import SearchRegistry
@@ -24,6 +26,11 @@ class Services:
     search: SearchService
     bundles: BundleService
     capability: dict[str, Any]
+
+    @cached_property
+    def capability_json(self) -> bytes:
+        """The CapabilityStatement is half a megabyte of JSON: serialise it once, not per request."""
+        return orjson.dumps(self.capability)
 
 
 def services(request: Request) -> Services:
