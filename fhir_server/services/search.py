@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import orjson
-from sqlalchemy import ColumnElement, and_, delete, insert, or_, select
+from sqlalchemy import ColumnElement, and_, delete, insert, or_, select, text
 
 from fhir_server.errors import Gone, InvalidRequest
 from fhir_server.fhir_models import summary_elements
@@ -35,6 +35,7 @@ class SearchService:
         self.registry = registry
         self.settings = settings
         self.repository = repository
+        self._freezes = 0
         self.max_results = 10_000
 
     # ---- used by conditional interactions ---------------------------------------------------------------
@@ -144,10 +145,16 @@ class SearchService:
         """Store the ordered matches; from a read-only unit it takes a short write unit of its own."""
         if not uow.writable:
             async with self.repository.unit_of_work() as writer:
+                if writer.postgres:
+                    # A frozen result list is disposable: losing the last few on a crash only means a client
+                    # reruns its search, so do not wait for the WAL flush on every search.
+                    await writer.conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
                 return await self._freeze(writer, res_type, query_url, pks, total)
         cache_id = str(uuid.uuid4())
         now = now_us()
-        await uow.conn.execute(delete(t.search_cache).where(t.search_cache.c.expires < now))
+        self._freezes += 1
+        if self._freezes % 100 == 1:  # expired lists are swept now and then, not on every search
+            await uow.conn.execute(delete(t.search_cache).where(t.search_cache.c.expires < now))
         await uow.conn.execute(
             insert(t.search_cache).values(
                 id=cache_id,
