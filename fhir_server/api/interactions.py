@@ -161,10 +161,10 @@ async def conditional_update(request: Request, res_type: str) -> Response:
     if not criteria:
         raise MethodNotAllowed(f"PUT /{res_type} needs search criteria (conditional update) or an id in the URL.")
     body = await read_body(request)
-    async with svc.repository.unit_of_work() as uow:
-        result = await svc.resources.conditional_update(
-            uow, res_type, criteria, body, if_match=request.headers.get("if-match")
-        )
+    if_match = request.headers.get("if-match")
+    result = await svc.repository.retrying(
+        lambda uow: svc.resources.conditional_update(uow, res_type, criteria, body, if_match=if_match)
+    )
     return _write_response(request, result, base_url(request))
 
 
@@ -209,8 +209,10 @@ async def update(request: Request, res_type: str, res_id: str) -> Response:
     svc = services(request)
     svc.resources.check_type(res_type)
     body = await read_body(request)
-    async with svc.repository.unit_of_work() as uow:
-        result = await svc.resources.update(uow, res_type, res_id, body, if_match=request.headers.get("if-match"))
+    if_match = request.headers.get("if-match")
+    result = await svc.repository.retrying(
+        lambda uow: svc.resources.update(uow, res_type, res_id, body, if_match=if_match)
+    )
     return _write_response(request, result, base_url(request))
 
 
@@ -232,8 +234,7 @@ async def patch(request: Request, res_type: str, res_id: str) -> Response:
 @router.delete("/{res_type}/{res_id}")
 async def delete(request: Request, res_type: str, res_id: str) -> Response:
     svc = services(request)
-    async with svc.repository.unit_of_work() as uow:
-        stored = await svc.resources.delete(uow, res_type, res_id)
+    stored = await svc.repository.retrying(lambda uow: svc.resources.delete(uow, res_type, res_id))
     headers = {"ETag": f'W/"{stored.version}"'} if stored else {}
     return Response(status_code=204, headers=headers)
 

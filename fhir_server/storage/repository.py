@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import and_, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +22,8 @@ from fhir_server.errors import BusinessRule, Conflict
 from fhir_server.fhir_models import dumps
 from fhir_server.storage import tables as t
 from fhir_server.storage.clock import now_us, to_instant
+
+T = TypeVar("T")
 
 
 class Extractor(Protocol):
@@ -392,6 +394,21 @@ class ResourceRepository:
         self._sqlite_writer = asyncio.Lock() if not self.postgres else None
         # Reads run in autocommit: no BEGIN/COMMIT round trips around what is usually a single SELECT.
         self._read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    async def retrying(self, work: Callable[[UnitOfWork], Awaitable[T]], *, attempts: int = 3) -> T:
+        """Run `work` in a fresh unit of work, again if it lost a write race (Conflict) to another request.
+
+        A lost race is not the client's fault (two PUTs creating the same id at once): the retry sees the
+        winner's row and updates it. Version conflicts the client asked for (If-Match) are never retried.
+        """
+        for attempt in range(1, attempts + 1):
+            try:
+                async with self.unit_of_work() as uow:
+                    return await work(uow)
+            except Conflict:
+                if attempt == attempts:
+                    raise
+        raise AssertionError("unreachable")
 
     @contextlib.asynccontextmanager
     async def unit_of_work(self, *, write: bool = True) -> AsyncIterator[UnitOfWork]:

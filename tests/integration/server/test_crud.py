@@ -224,3 +224,21 @@ async def test_reference_to_existing_resource_is_accepted(client: httpx.AsyncCli
         "subject": {"reference": f"Patient/{patient['id']}"},
     }
     assert (await client.post("Observation", json=obs, headers=JSON)).status_code == 201
+
+
+async def test_concurrent_plain_updates_all_land_as_successive_versions(client: httpx.AsyncClient) -> None:
+    created = (await create(client, PATIENT)).json()
+    url = f"Patient/{created['id']}"
+    results = await asyncio.gather(
+        *(client.put(url, json={**created, "birthDate": f"200{i}"}, headers=JSON) for i in range(6))
+    )
+    assert [r.status_code for r in results] == [200] * 6
+    assert sorted(int(r.json()["meta"]["versionId"]) for r in results) == [2, 3, 4, 5, 6, 7]
+    assert (await client.get(f"{url}/_history")).json()["total"] == 7
+
+
+async def test_racing_update_as_create_makes_one_resource(client: httpx.AsyncClient) -> None:
+    body = {**PATIENT, "id": "raced"}
+    results = await asyncio.gather(*(client.put("Patient/raced", json=body, headers=JSON) for _ in range(5)))
+    assert sorted(r.status_code for r in results) == [200, 200, 200, 200, 201]
+    assert (await client.get("Patient/raced/_history")).json()["total"] == 5
