@@ -77,8 +77,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await upgrade(engine)
+        await services.repository.start()
         yield
-        await engine.dispose()
+        await services.repository.close()
 
     app = FastAPI(
         title="NovaMind Twin FHIR server",

@@ -193,8 +193,7 @@ async def type_history(request: Request, res_type: str) -> Response:
 async def read(request: Request, res_type: str, res_id: str) -> Response:
     check_accept(request)
     svc = services(request)
-    async with svc.repository.unit_of_work(write=False) as uow:
-        stored = await svc.resources.read(uow, res_type, res_id)
+    stored = await svc.resources.read_latest(svc.repository, res_type, res_id)
     etag = f'W/"{stored.version}"'
     if request.headers.get("if-none-match") in (etag, f'"{stored.version}"'):
         return Response(status_code=304, headers={"ETag": etag})

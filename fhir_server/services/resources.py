@@ -26,7 +26,7 @@ from fhir_server.errors import (
     VersionConflict,
 )
 from fhir_server.fhir_models import validate_resource
-from fhir_server.storage.repository import StoredResource, UnitOfWork
+from fhir_server.storage.repository import ResourceRepository, StoredResource, UnitOfWork
 
 ID_RE = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 ETAG_RE = re.compile(r'^(?:W/)?"?([^"]+)"?$')
@@ -98,7 +98,15 @@ class ResourceService:
 
     async def read(self, uow: UnitOfWork, res_type: str, res_id: str) -> StoredResource:
         self.check_type(res_type)
-        stored = await uow.current(res_type, res_id)
+        return self._readable(res_type, res_id, await uow.current(res_type, res_id))
+
+    async def read_latest(self, repository: ResourceRepository, res_type: str, res_id: str) -> StoredResource:
+        """The read interaction on its own: one query, no unit of work."""
+        self.check_type(res_type)
+        return self._readable(res_type, res_id, await repository.latest(res_type, res_id))
+
+    @staticmethod
+    def _readable(res_type: str, res_id: str, stored: StoredResource | None) -> StoredResource:
         if stored is None:
             raise NotFound(f"{res_type}/{res_id} does not exist on this server.")
         if stored.deleted:
