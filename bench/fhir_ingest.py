@@ -25,13 +25,21 @@ def observation(patient_ref: str, code: str, day: int, rng: random.Random) -> di
         "resourceType": "Observation",
         "status": "final",
         "category": [
-            {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "vital-signs"}]}
+            {
+                "coding": [
+                    {"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "vital-signs"}
+                ]
+            }
         ],
         "code": {"coding": [{"system": LOINC, "code": code}]},
         "subject": {"reference": patient_ref},
         "effectiveDateTime": f"2025-{1 + day // 28:02d}-{1 + day % 28:02d}T{rng.randint(0, 23):02d}:00:00Z",
-        "valueQuantity": {"value": rng.randint(50, 110), "unit": "/min", "system": "http://unitsofmeasure.org",
-                          "code": "/min"},
+        "valueQuantity": {
+            "value": rng.randint(50, 110),
+            "unit": "/min",
+            "system": "http://unitsofmeasure.org",
+            "code": "/min",
+        },
     }
 
 
@@ -54,7 +62,10 @@ async def main() -> None:
         for pid in patients:
             obs = [observation(f"Patient/{pid}", CODES[i % 3], i % 300, rng) for i in range(args.per_patient)]
             for start in range(0, len(obs), 100):
-                entries = [{"resource": o, "request": {"method": "POST", "url": "Observation"}} for o in obs[start:start + 100]]
+                entries = [
+                    {"resource": o, "request": {"method": "POST", "url": "Observation"}}
+                    for o in obs[start : start + 100]
+                ]
                 bundles.append({"resourceType": "Bundle", "type": "transaction", "entry": entries})
         total = sum(len(b["entry"]) for b in bundles)
         queue: asyncio.Queue[dict] = asyncio.Queue()
@@ -74,7 +85,9 @@ async def main() -> None:
         await asyncio.gather(*(worker() for _ in range(args.concurrency)))
         elapsed = time.perf_counter() - t0
     Path("bench/.ids.json").write_text(json.dumps({"patients": patients, "observations": obs_ids[:5000]}))
-    print(json.dumps({"observations": total, "seconds": round(elapsed, 2), "observations_per_s": round(total / elapsed)}))
+    print(
+        json.dumps({"observations": total, "seconds": round(elapsed, 2), "observations_per_s": round(total / elapsed)})
+    )
 
 
 if __name__ == "__main__":

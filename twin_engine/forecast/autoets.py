@@ -17,6 +17,7 @@ from twin_engine.forecast.base import QUANTILES
 from twin_engine.forecast.windows import WindowSet
 
 _Z = np.asarray([NormalDist().inv_cdf(q) for q in QUANTILES])
+_Z80 = NormalDist().inv_cdf(0.9)  # the upper bound of statsforecast's 80% interval is mean + _Z80 * sd
 
 
 def _one(series: np.ndarray, days: np.ndarray, horizon: int) -> np.ndarray:
@@ -27,9 +28,9 @@ def _one(series: np.ndarray, days: np.ndarray, horizon: int) -> np.ndarray:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = AutoETS(season_length=1)
-            fc = model.forecast(y=series.astype(np.float64), h=needed, level=[68.27])
+            fc = model.forecast(y=series.astype(np.float64), h=needed, level=[80])
         mean = np.asarray(fc["mean"], dtype=np.float64)
-        sd = np.asarray(fc["hi-68.27"], dtype=np.float64) - mean
+        sd = (np.asarray(fc["hi-80"], dtype=np.float64) - mean) / _Z80
         if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(sd))):
             raise ValueError("non-finite ETS forecast")
         sd = np.maximum(sd, 1e-3)

@@ -29,7 +29,7 @@ def add_train_forecaster(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--patients", type=int, default=1500)
     p.add_argument("--days", type=int, default=365)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="cpu", help="cpu (default), cuda, or auto")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"], help="auto: CUDA when available")
     p.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS_DIR)
     p.add_argument("--version", default=None, help="artifact version (default: next patch version)")
     p.add_argument("--epochs", type=int, default=12, help="maximum transformer epochs (early stopping)")

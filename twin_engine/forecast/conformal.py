@@ -1,10 +1,11 @@
 """Conformal calibration of prediction intervals (split conformalised quantile regression).
 
-For every nominal level, horizon day and reliability grade it learns how far the model's raw interval must
-be widened (or narrowed) so that the share of held-out outcomes inside it matches the level. Scores are
-divided by each window's own recent volatility (locally adaptive conformal), so intervals widen for
-patients whose residuals drift upward. Strata with too few calibration points fall back to the pooled
-grade, then to all windows.
+For every nominal level, reliability grade, volatility tercile and horizon day it learns how far the
+model's raw interval must be widened (or narrowed) so that the share of held-out outcomes inside it
+matches the level. Scores are divided by each window's own recent volatility (locally adaptive
+conformal), so intervals widen for patients whose residuals drift upward. A (grade, tercile) stratum
+with too few points on one horizon day uses its pooled factor over all days; a stratum with too few
+points at all uses the overall factor.
 """
 
 from __future__ import annotations
@@ -47,62 +48,88 @@ def _conformal_quantile(scores: np.ndarray, level: float) -> float:
     return float(np.quantile(scores, rank, method="higher"))
 
 
+def volatility_tercile(w: WindowSet, edges: np.ndarray) -> np.ndarray:
+    """Tercile (0 calm, 1, 2 volatile) of each window's history SD, by edges learned on calibration data."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+        sd = np.nan_to_num(np.nanstd(w.history[:, :, 0], axis=1) / w.scale, nan=1.0)
+    return np.searchsorted(edges, sd, side="right")
+
+
 class ConformalCalibrator:
-    """Per (level, horizon, grade) widening factors, in units of local volatility x metric scale."""
+    """Per (level, grade, volatility tercile, horizon) widening factors, in units of local volatility.
+
+    The volatility terciles matter: with one factor per grade, calm patients were over-covered and
+    volatile ones under-covered by 5-8 points even though overall coverage was right.
+    """
 
     def __init__(self) -> None:
-        self.table: dict[str, list[list[float]]] | None = None  # level -> grade -> horizon
+        self.table: dict[str, list[list[list[float]]]] | None = None  # level -> grade -> tercile -> horizon
+        self.edges: np.ndarray | None = None
 
     def fit(self, raw: np.ndarray, calib: WindowSet) -> None:
         """Learn factors from raw quantiles (m, MAX_HORIZON, Q) on calibration windows."""
         vol = local_volatility(calib) * calib.scale
-        table: dict[str, list[list[float]]] = {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=RuntimeWarning)
+            sd = np.nanstd(calib.history[:, :, 0], axis=1) / calib.scale
+        self.edges = np.nanquantile(sd, [1.0 / 3.0, 2.0 / 3.0])
+        tercile = volatility_tercile(calib, self.edges)
+        table: dict[str, list[list[list[float]]]] = {}
         for level in LEVELS:
             lo_i, hi_i = interval_indices(level)
             scores = np.maximum(raw[:, :, lo_i] - calib.targets, calib.targets - raw[:, :, hi_i]) / vol[:, None]
-            pooled = scores[np.isfinite(scores)]
-            overall = _conformal_quantile(pooled, level) if pooled.size else 0.0
-            per_grade = []
-            for grade in GRADES:
-                g = scores[calib.grade == grade]
-                g_all = g[np.isfinite(g)]
-                g_pooled = _conformal_quantile(g_all, level) if g_all.size >= MIN_STRATUM else overall
-                row = []
-                for h in range(MAX_HORIZON):
-                    s = g[:, h][np.isfinite(g[:, h])]
-                    row.append(_conformal_quantile(s, level) if s.size >= MIN_STRATUM else g_pooled)
-                per_grade.append(row)
-            table[str(level)] = per_grade
+            overall = _pooled(scores, level, 0.0)
+            table[str(level)] = [
+                [self._stratum(scores[(calib.grade == grade) & (tercile == t)], level, overall) for t in range(3)]
+                for grade in GRADES
+            ]
         self.table = table
+
+    @staticmethod
+    def _stratum(scores: np.ndarray, level: float, fallback: float) -> list[float]:
+        pooled = _pooled(scores, level, fallback)
+        out = []
+        for h in range(MAX_HORIZON):
+            s = scores[:, h][np.isfinite(scores[:, h])]
+            out.append(_conformal_quantile(s, level) if s.size >= MIN_STRATUM else pooled)
+        return out
 
     def apply(self, raw: np.ndarray, windows: WindowSet) -> np.ndarray:
         """Calibrated quantiles: interval bounds moved by the learned factors, then re-sorted."""
-        if self.table is None:
+        if self.table is None or self.edges is None:
             raise NotFittedError("ConformalCalibrator.apply before fit/load")
         horizon = raw.shape[1]
         out = raw.copy()
         vol = local_volatility(windows) * windows.scale
         grade_idx = np.searchsorted(np.asarray(GRADES), windows.grade)
+        tercile = volatility_tercile(windows, self.edges)
         for level in LEVELS:
             lo_i, hi_i = interval_indices(level)
-            factors = np.asarray(self.table[str(level)])[grade_idx, :horizon]
+            factors = np.asarray(self.table[str(level)])[grade_idx, tercile, :horizon]
             width = factors * vol[:, None]
             out[:, :, lo_i] = raw[:, :, lo_i] - width
             out[:, :, hi_i] = raw[:, :, hi_i] + width
         return _monotone(out)
 
     def state(self) -> dict[str, object]:
-        """JSON-able factors."""
-        if self.table is None:
+        """JSON-able factors and tercile edges."""
+        if self.table is None or self.edges is None:
             raise NotFittedError("cannot save an unfitted calibrator")
-        return {"table": self.table, "quantiles": list(QUANTILES)}
+        return {"table": self.table, "edges": self.edges.tolist(), "quantiles": list(QUANTILES)}
 
     @classmethod
     def from_state(cls, state: dict[str, object]) -> ConformalCalibrator:
         """Inverse of `state`."""
         cal = cls()
         cal.table = state["table"]  # type: ignore[assignment]
+        cal.edges = np.asarray(state["edges"], dtype=np.float64)
         return cal
+
+
+def _pooled(scores: np.ndarray, level: float, fallback: float) -> float:
+    finite = scores[np.isfinite(scores)]
+    return _conformal_quantile(finite, level) if finite.size >= MIN_STRATUM else fallback
 
 
 def _monotone(q: np.ndarray) -> np.ndarray:

@@ -197,7 +197,7 @@ class TwinForecaster:
     def load(cls, directory: Path, state: dict[str, object], device: str = "cpu") -> TwinForecaster:
         """Rebuild from `save` output; raises ModelArtifactError on missing pieces."""
         try:
-            config = ForecasterConfig(**{**state["config"], "device": device, "progress": False})  # type: ignore[dict-item]
+            config = ForecasterConfig(**{**state["config"], "device": device, "progress": False})  # type: ignore[arg-type, dict-item]
             members_state: dict[str, dict[str, object]] = state["members"]  # type: ignore[assignment]
             model = cls(config)
             model.scale = float(state["scale"])  # type: ignore[arg-type]

@@ -95,7 +95,7 @@ def save_bundle(result: TrainingResult, models_dir: Path, version: str) -> Artif
     def write(directory: Path) -> dict[str, object]:
         return {metric: model.save(directory / metric) for metric, model in result.models.items()}
 
-    metrics = {"training_seconds": round(result.seconds, 1)}
+    metrics: dict[str, object] = {"training_seconds": round(result.seconds, 1)}
     return save_artifact(models_dir, FORECASTER_NAME, version, write, metrics, result.training_data)
 
 

@@ -174,6 +174,6 @@ def initial_state(p: PatientParameters, rng: np.random.Generator) -> LatentState
     return LatentState(
         d=p.mean_d[:, 0] + rng.normal(0.0, 1.5, n),
         a=p.mean_a[:, 0] + rng.normal(0.0, 1.0, n),
-        s=rng.normal(0.0, 0.7, n),
-        h=rng.normal(0.0, 1.0, n),
+        s=np.asarray(rng.normal(0.0, 0.7, n)),
+        h=np.asarray(rng.normal(0.0, 1.0, n)),
     )

@@ -107,7 +107,7 @@ def hourly_streams(
     hr = p.rhr_mean[:, None] + 8.0 + circadian + cfg.HOURLY_HRV_TO_HR * lagged + rng.normal(0, 2.0, z.shape)
     hrv = p.hrv_mean[:, None] * np.exp(0.15 * z) + rng.normal(0.0, 2.0, z.shape)
     mask = np.repeat(worn, 24, axis=1) & (rng.random(z.shape) < 0.85)
-    out = []
+    out: list[dict[str, np.ndarray]] = []
     for metric, values in ((frames.HOURLY_HRV_MS, hrv), (frames.HOURLY_HR, hr)):
         subject, hour = np.nonzero(mask)
         out.append(
