@@ -158,9 +158,7 @@ class AccessPolicy:
         rules = [
             AccessRule(grant.patient, grant.filters)
             for grant in self.grants
-            if covers(grant.resource_type, resource_type)
-            and required <= grant.letters
-            and (required or grant.letters)
+            if covers(grant.resource_type, resource_type) and required <= grant.letters and (required or grant.letters)
         ]
         return Decision(interaction, resource_type, _normalise(rules))
 

@@ -8,11 +8,12 @@ planners turn them into semi-joins. One function per parameter type holds that t
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, not_, or_, select, true
+from sqlalchemy import ColumnElement, Select, Table, and_, exists, false, func, not_, or_, select, true
 from sqlalchemy.sql.selectable import NamedFromClause
 
 from fhir_server.search.extract import component_param_name, identifier_param_name
@@ -163,11 +164,29 @@ def _of_types(table: NamedFromClause, res_types: tuple[str, ...]) -> list[Cond]:
     return [table.c.res_type == res_types[0]] if len(res_types) == 1 else [table.c.res_type.in_(res_types)]
 
 
+@functools.cache
+def _pooled_alias(table: Table, n: int) -> NamedFromClause:
+    alias = table.alias(f"{table.name}_{n}")
+    _ = alias.c  # build the column collection now, once
+    return alias
+
+
 class _Builder:
     """Builds conditions against one registry (needed for composite component types)."""
 
     def __init__(self, registry: SearchRegistry) -> None:
         self.registry = registry
+        self._used: dict[str, int] = {}
+
+    def alias(self, table: Table) -> NamedFromClause:
+        """The next unused alias of `table` in this statement, from a pool built once per process.
+
+        Making an alias and its column collection costs more than compiling the (cached) statement, and
+        reusing the same alias objects keeps SQLAlchemy's statement cache key stable across searches.
+        """
+        n = self._used.get(table.name, 0)
+        self._used[table.name] = n + 1
+        return _pooled_alias(table, n)
 
     def clause(self, clause: Clause, outer: NamedFromClause, res_types: tuple[str, ...], drive: bool = False) -> Cond:
         """`res_types`: the types `outer` can have (empty when unknown), so index lookups can lead with
@@ -182,8 +201,8 @@ class _Builder:
         """Walk `_has` reverse hops, then chain forward hops, then apply the parameter itself."""
         if has_at < len(clause.has):
             has_link = clause.has[has_at]
-            ref = INDEX_TABLES["reference"].alias()
-            src = resource.alias()
+            ref = self.alias(INDEX_TABLES["reference"])
+            src = self.alias(resource)
             inner = self._hops(clause, src, has_at + 1, chain_at, (has_link.res_type,))
             return exists(
                 select(1)
@@ -199,8 +218,8 @@ class _Builder:
             )
         if chain_at < len(clause.chain):
             link = clause.chain[chain_at]
-            ref = INDEX_TABLES["reference"].alias()
-            target = resource.alias()
+            ref = self.alias(INDEX_TABLES["reference"])
+            target = self.alias(resource)
             inner = self._hops(clause, target, has_at, chain_at + 1, link.target_types)
             joined = ref.join(target, and_(target.c.res_type == ref.c.target_type, target.c.res_id == ref.c.target_id))
             return exists(
@@ -228,7 +247,7 @@ class _Builder:
                 return or_(*(self._composite(param, outer, v, res_types) for v in clause.values))
             # A composite is present when its first component is (rows are only written for whole elements).
             index_type, code = self._component_type(param, 0), component_param_name(param.code, 0)
-        table = INDEX_TABLES[index_type].alias()
+        table = self.alias(INDEX_TABLES[index_type])
         condition = _VALUE_CONDITIONS[index_type]
         if drive and modifier not in ("missing", "not"):
             # The driving clause: `pk IN (SELECT resource_pk … WHERE res_type, param, value)` so the engine
@@ -274,7 +293,7 @@ class _Builder:
         pairs = zip(param.components, value.components, strict=True)
         for index, ((_code, _expr), component_value) in enumerate(pairs):
             index_type = self._component_type(param, index)
-            table = INDEX_TABLES[index_type].alias()
+            table = self.alias(INDEX_TABLES[index_type])
             conditions.append(table.c.param == component_param_name(param.code, index))
             conditions.append(_VALUE_CONDITIONS[index_type](table, component_value, None))
             if first is None:
@@ -291,7 +310,7 @@ class _Builder:
             return outer.c.res_id
         if code == "_lastUpdated":
             return outer.c.last_updated
-        table = INDEX_TABLES[param_type].alias()
+        table = self.alias(INDEX_TABLES[param_type])
         column = {
             "string": "value",
             "token": "code",
@@ -327,29 +346,33 @@ def _driving_clause(query: SearchQuery) -> Clause | None:
     return min(candidates, key=lambda c: _SELECTIVITY[c.param.type], default=None)
 
 
-def _conditions(query: SearchQuery, registry: SearchRegistry, compartment_of: tuple[str, str] | None) -> list[Cond]:
-    builder = _Builder(registry)
+def _conditions(query: SearchQuery, builder: _Builder, compartment_of: tuple[str, str] | None) -> list[Cond]:
     conditions: list[Cond] = [resource.c.deleted == false()]
-    driver = _driving_clause(query)
-    if driver is None or not (query.res_type or query.types):
-        # With a driving clause the index subquery already restricts the type; repeating it on `resource`
-        # would tempt SQLite into scanning every resource of the type instead.
+    types = (query.res_type,) if query.res_type else query.types
+    driver = _driving_clause(query) if types else None
+    if compartment_of is not None:
+        # The compartment is the most selective start of all: drive from it, type filter included, so the
+        # outer query never needs a condition that could tempt SQLite into a scan of the whole type.
+        member = compartment.join(
+            resource_alias := builder.alias(resource), resource_alias.c.pk == compartment.c.resource_pk
+        )
+        keys = (
+            select(compartment.c.resource_pk)
+            .select_from(member)
+            .where(compartment.c.comp_type == compartment_of[0], compartment.c.comp_id == compartment_of[1])
+        )
+        if types:
+            keys = keys.where(resource_alias.c.res_type.in_(types))
+        conditions.append(resource.c.pk.in_(keys))
+        driver = None
+    elif driver is None:
+        # Without a driving clause the type itself is the start; with one, the index subquery already
+        # restricts the type and repeating it here would tempt SQLite into scanning every resource of it.
         if query.res_type is not None:
             conditions.append(resource.c.res_type == query.res_type)
         elif query.types:
             conditions.append(resource.c.res_type.in_(query.types))
-    if compartment_of is not None:
-        conditions.append(
-            exists(
-                select(1).where(
-                    compartment.c.resource_pk == resource.c.pk,
-                    compartment.c.comp_type == compartment_of[0],
-                    compartment.c.comp_id == compartment_of[1],
-                )
-            )
-        )
-    res_types = (query.res_type,) if query.res_type else query.types
-    conditions.extend(builder.clause(c, resource, res_types, drive=c is driver) for c in query.clauses)
+    conditions.extend(builder.clause(c, resource, types, drive=c is driver) for c in query.clauses)
     return conditions
 
 
@@ -362,9 +385,10 @@ def build_search(query: SearchQuery, registry: SearchRegistry, *, compartment: t
         order.append(expression.is_(None))
         order.append(expression.desc() if key.descending else expression.asc())
     order.append(resource.c.pk)
-    return select(resource.c.pk).where(*_conditions(query, registry, compartment)).order_by(*order)
+    return select(resource.c.pk).where(*_conditions(query, builder, compartment)).order_by(*order)
 
 
 def build_count(query: SearchQuery, registry: SearchRegistry, *, compartment: tuple[str, str] | None = None) -> Select:
     """`SELECT count(*)` of the same matches, for `_total=accurate`."""
-    return select(func.count()).select_from(resource).where(*_conditions(query, registry, compartment))
+    conditions = _conditions(query, _Builder(registry), compartment)
+    return select(func.count()).select_from(resource).where(*conditions)
