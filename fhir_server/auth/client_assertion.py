@@ -4,13 +4,14 @@ What is checked, in order, each failure an `OAuthError` with its RFC 6749 code:
 1. `client_assertion_type` is `urn:ietf:params:oauth:client-assertion-type:jwt-bearer` and an assertion is
    present (missing -> `invalid_request`, another type -> `invalid_client`: an unsupported authentication
    method).
-2. The header's `alg` is RS384 or ES384 (so never `none` or an HMAC keyed with a public key) and it names a
-   `kid`.
+2. The header's `alg` is RS384 or ES384 (so never `none` or an HMAC keyed with a public key), it names a
+   `kid`, and its `typ`, when sent, is `JWT` (so our own `at+jwt` access tokens are never mistaken for one).
 3. `iss == sub == client_id` (and equals a `client_id` form parameter when one was sent), for a registered
    client.
 4. The key set: a `jku` header is honoured only when it equals the client's registered JWKS URL (any other
-   `jku` is refused, never fetched); otherwise the registered JWKS, else the registered JWKS URL. The key is
-   the one whose `kid` matches and whose type fits `alg` (RSA of at least 2048 bits, or EC P-384).
+   `jku` is refused, never fetched); without `jku`, the registered JWKS and then the registered JWKS URL.
+   Exactly one key must have the header's `kid` and a type that fits `alg` (RSA of at least 2048 bits, or EC
+   P-384); none or several is a failure, as the key-resolution algorithm of the specification says.
 5. Signature, with that one algorithm; `aud` equals the token endpoint URL.
 6. `exp` is present, not passed, and at most five minutes ahead; `nbf`/`iat`, when present, not ahead.
 7. `jti` has not been seen for this client: recorded in the injected `JtiStore` only after everything else
@@ -108,7 +109,7 @@ class ClientAssertionVerifier:
         client = await lookup_client(claimed)
         if client is None:
             raise InvalidClient("unknown client")
-        jwk = _select_key(await self._key_set(client, jku), kid, alg)
+        jwk = await self._key(client, jku, kid, alg)
         try:
             payload = jwt.decode(
                 assertion,
@@ -138,16 +139,17 @@ class ClientAssertionVerifier:
             raise InvalidClient("client assertion jti was already used")
         return VerifiedClientAssertion(client.client_id, jti, kid, alg, expires_at)
 
-    async def _key_set(self, client: RegisteredClient, jku: str | None) -> Mapping[str, Any]:
+    async def _key(self, client: RegisteredClient, jku: str | None, kid: str, alg: str) -> Mapping[str, Any]:
         if jku is not None:
             if client.jwks_uri is None or jku != client.jwks_uri:
                 raise InvalidClient("jku does not match the client's registered JWKS URL")
-            return await self._fetch(jku)
-        if client.jwks is not None:
-            return client.jwks
-        if client.jwks_uri is not None:
-            return await self._fetch(client.jwks_uri)
-        raise InvalidClient("client has no registered keys")
+            return _select_key(await self._fetch(jku), kid, alg)
+        if client.jwks is None and client.jwks_uri is None:
+            raise InvalidClient("client has no registered keys")
+        candidates = _candidates(client.jwks, kid, alg) if client.jwks is not None else []
+        if not candidates and client.jwks_uri is not None:
+            return _select_key(await self._fetch(client.jwks_uri), kid, alg)
+        return _only(candidates)
 
     async def _fetch(self, url: str) -> Mapping[str, Any]:
         try:
@@ -191,6 +193,8 @@ def _check_header(assertion: str) -> tuple[str, str, str | None]:
         raise InvalidClient(f"client assertion algorithm {alg!r} is not accepted (RS384 or ES384)")
     if not isinstance(kid, str) or not kid:
         raise InvalidClient("client assertion header has no kid")
+    if header.get("typ", "JWT") != "JWT":
+        raise InvalidClient("client assertion typ must be JWT")
     if jku is not None and not isinstance(jku, str):
         raise InvalidClient("client assertion jku is not a URL")
     return alg, kid, jku
@@ -210,13 +214,21 @@ def _claimed_client(assertion: str, form_client_id: str | None) -> str:
 
 
 def _select_key(jwks: Mapping[str, Any], kid: str, alg: str) -> Mapping[str, Any]:
-    keys = jwks.get("keys")
+    return _only(_candidates(jwks, kid, alg))
+
+
+def _candidates(jwks: Mapping[str, Any], kid: str, alg: str) -> list[Mapping[str, Any]]:
+    keys = jwks.get("keys") if isinstance(jwks, Mapping) else None
     if not isinstance(keys, list):
         raise InvalidClient("the client's JWKS has no keys")
-    for jwk in keys:
-        if isinstance(jwk, Mapping) and jwk.get("kid") == kid and _fits(jwk, alg):
-            return jwk
-    raise InvalidClient("no registered key matches the assertion's kid and alg")
+    return [jwk for jwk in keys if isinstance(jwk, Mapping) and jwk.get("kid") == kid and _fits(jwk, alg)]
+
+
+def _only(candidates: list[Mapping[str, Any]]) -> Mapping[str, Any]:
+    if len(candidates) != 1:
+        found = "no" if not candidates else "more than one"
+        raise InvalidClient(f"{found} registered key matches the assertion's kid and alg")
+    return candidates[0]
 
 
 def _fits(jwk: Mapping[str, Any], alg: str) -> bool:

@@ -1,6 +1,8 @@
 """The server's JWT signing keys: generated on first start, kept as PEM files, rotatable, published as a JWKS.
 
-One RS384 key (RSA, at least 2048 bits) and one ES384 key (P-384) are active at a time. `rotate()` makes a
+One key per algorithm is active at a time: RS384 (RSA, at least 2048 bits) and ES384 (P-384) for access
+tokens, and RS256 (RSA) because OpenID Connect makes it the default `id_token` algorithm. A key serves one
+algorithm only (its JWK says which), so a verifier never has to guess. `rotate()` makes a
 new active key and gives the old one a retirement time; until then it still verifies (tokens it signed stay
 valid) and stays in the JWKS, after which it is neither trusted nor published. Choose `retire_after` at
 least as long as the longest token lifetime.
@@ -33,7 +35,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fhir_server.auth.clock import Clock, utc_now
 from fhir_server.auth.errors import KeyStoreError
 
-SIGNING_ALGORITHMS = ("RS384", "ES384")
+SIGNING_ALGORITHMS = ("RS384", "ES384", "RS256")
+_RSA_ALGORITHMS = ("RS384", "RS256")
 MIN_RSA_BITS = 2048
 MANIFEST = "keys.json"
 _P384_COORDINATE_BYTES = 48
@@ -92,7 +95,7 @@ def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
 
 
 def generate_key(alg: str, *, rsa_bits: int = 3072) -> PrivateKey:
-    if alg == "RS384":
+    if alg in _RSA_ALGORITHMS:
         if rsa_bits < MIN_RSA_BITS:
             raise ValueError(f"RSA keys must have at least {MIN_RSA_BITS} bits")
         return rsa.generate_private_key(public_exponent=65537, key_size=rsa_bits)
@@ -250,8 +253,8 @@ class KeyRing:
 
 
 def _check_strength(key: object, alg: str, kid: str) -> None:
-    if alg == "RS384" and not (isinstance(key, rsa.RSAPrivateKey) and key.key_size >= MIN_RSA_BITS):
-        raise KeyStoreError(f"key {kid}: RS384 needs an RSA key of at least {MIN_RSA_BITS} bits")
+    if alg in _RSA_ALGORITHMS and not (isinstance(key, rsa.RSAPrivateKey) and key.key_size >= MIN_RSA_BITS):
+        raise KeyStoreError(f"key {kid}: {alg} needs an RSA key of at least {MIN_RSA_BITS} bits")
     if alg == "ES384" and not (isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP384R1)):
         raise KeyStoreError(f"key {kid}: ES384 needs a P-384 key")
 

@@ -14,8 +14,10 @@ How scopes become grants:
 - A `*` type never covers `AuditEvent`; only a grant that names it does.
 
 Interactions map to SMART permission letters: create -> c; read, vread, history_instance -> r; update,
-patch -> u; delete -> d; search_type, history_type -> s. Operations require the letters in
-`OPERATION_LETTERS` (all of them; an empty set means any grant on the type); unknown operations are denied.
+patch -> u (an update that creates, "upsert", needs only u, as the specification says); delete -> d;
+search_type, history_type -> s (system-level search and history need s on each type they return).
+Operations require the letters in `OPERATION_LETTERS` (all of them; an empty set means any grant on the
+type); unknown operations are denied.
 System-wide interactions (whole-system search or history, batch/transaction) are decided per resource
 type and per entry by the caller.
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from urllib.parse import quote, unquote
 
@@ -40,6 +40,8 @@ V1_PERMISSIONS: dict[str, frozenset[str]] = {
     "write": frozenset("cud"),
     "*": frozenset("cruds"),
 }
+
+_ALL = frozenset(PERMISSION_LETTERS)
 
 NON_RESOURCE_SCOPES = frozenset(
     {
@@ -192,14 +194,24 @@ class ScopeSet:
         return " ".join(s.to_v2() if isinstance(s, ResourceScope) else s.name for s in self.scopes)
 
     def within(self, allowed: ScopeSet) -> ScopeSet:
-        """The subset of these scopes that `allowed` (e.g. a client's registered scopes) permits."""
-        kept = [
-            s
-            for s in self.scopes
-            if (isinstance(s, NamedScope) and s in allowed.scopes)
-            or (isinstance(s, ResourceScope) and any(s.is_within(a) for a in allowed.resource_scopes))
-        ]
-        return ScopeSet(tuple(kept))
+        """These scopes cut down to what `allowed` (e.g. a client's registered scopes) permits.
+
+        Named scopes are kept only if allowed. A resource scope keeps the permissions that allowed scopes of
+        its context, covering its type and no more restricted than it, grant between them (SMART: `.rs` is
+        equivalent to `.r .s`); it is dropped when none remain.
+        """
+        kept: list[Scope] = []
+        for scope in self.scopes:
+            if isinstance(scope, NamedScope):
+                if scope in allowed.scopes:
+                    kept.append(scope)
+                continue
+            granted = frozenset().union(
+                *(a.permissions for a in allowed.resource_scopes if scope.is_within(replace(a, permissions=_ALL)))
+            )
+            if scope.permissions & granted:
+                kept.append(replace(scope, permissions=scope.permissions & granted))
+        return ScopeSet(tuple(dict.fromkeys(kept)))
 
 
 def parse_scope(text: str) -> Scope:

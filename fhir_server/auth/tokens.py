@@ -1,6 +1,6 @@
 """Issue and verify NovaMind access tokens: JWTs signed with the `KeyRing`, checked strictly on the way in.
 
-Verification never trusts the token to choose how it is checked: the algorithm must be one we sign with
+Verification never trusts the token to choose how it is checked: the algorithm must be RS384 or ES384
 (so `none`, `HS256` keyed with a public key, and the like are refused before any cryptography), the key is
 looked up by the header's `kid` among our own still-verifying keys (unknown `kid` -> `InvalidToken`), the
 header's `alg` must be that key's algorithm, and the decode is given that single algorithm explicitly. The
@@ -25,12 +25,13 @@ from jose.exceptions import JWTError
 
 from fhir_server.auth.clock import Clock, utc_now
 from fhir_server.auth.errors import InvalidToken
-from fhir_server.auth.keys import SIGNING_ALGORITHMS, KeyRing
+from fhir_server.auth.keys import KeyRing
 from fhir_server.auth.policy import AccessPolicy, build_policy
 from fhir_server.auth.roles import Role
 from fhir_server.auth.scopes import ScopeSet, parse_scopes
 
 ACCESS_TOKEN_TYPE = "at+jwt"
+ACCESS_TOKEN_ALGORITHMS = ("RS384", "ES384")
 _REQUIRED_STRINGS = ("iss", "sub", "jti", "client_id", "scope")
 _DECODE_OPTIONS = {
     "verify_signature": True,
@@ -98,7 +99,7 @@ class AccessTokenService:
         algorithm: str = "RS384",
         leeway: timedelta = timedelta(seconds=30),
     ) -> None:
-        if algorithm not in SIGNING_ALGORITHMS:
+        if algorithm not in ACCESS_TOKEN_ALGORITHMS:
             raise ValueError(f"unsupported signing algorithm {algorithm!r}")
         self._keys = keys
         self.issuer = issuer
@@ -144,7 +145,7 @@ class AccessTokenService:
         """The claims of a token we issued and that is valid now; `InvalidToken` otherwise."""
         header = _header(token)
         alg, kid = header.get("alg"), header.get("kid")
-        if alg not in SIGNING_ALGORITHMS:
+        if alg not in ACCESS_TOKEN_ALGORITHMS:
             raise InvalidToken(f"token algorithm {alg!r} is not accepted")
         if header.get("typ") != ACCESS_TOKEN_TYPE:
             raise InvalidToken("not an access token (typ must be at+jwt)")

@@ -34,12 +34,6 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             cursor.close()
 
         return engine
-    # Search statements share one shape with very different selectivities (one patient vs. a whole type);
-    # PostgreSQL's generic plan after five executions is 5-10x slower for them, so plan per execution.
-    return create_async_engine(
-        url,
-        echo=echo,
-        pool_size=20,
-        max_overflow=20,
-        connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan"}},
-    )
+    # Searches start from their most selective index (see search_sql), which keeps plans insensitive to the
+    # parameter values, so PostgreSQL's default plan caching (generic plans after five runs) serves them well.
+    return create_async_engine(url, echo=echo, pool_size=20, max_overflow=20)

@@ -60,6 +60,10 @@ _CURRENT_COLS = (
 # Built once: statement construction costs more than the query on the read path.
 _CURRENT = select(*_CURRENT_COLS).where(t.resource.c.res_type == bindparam("t"), t.resource.c.res_id == bindparam("i"))
 _CURRENT_FOR_UPDATE = _CURRENT.with_for_update()
+_CONTENTS_SQL = (
+    "SELECT pk, res_type, res_id, version, last_updated, deleted, content FROM resource "
+    "WHERE pk = ANY($1::bigint[]) AND NOT deleted"
+)
 _CURRENT_SQL = (
     "SELECT pk, res_type, res_id, version, last_updated, deleted, content FROM resource "
     "WHERE res_type = $1 AND res_id = $2"
@@ -244,6 +248,11 @@ class UnitOfWork:
         if not pks:
             return {}
         await self._see_own_writes()
+        if self.postgres:
+            # One array parameter instead of an IN list rendered per call: this runs for every search page.
+            driver = (await self.conn.get_raw_connection()).driver_connection
+            assert driver is not None
+            return {r[0]: StoredResource(*r) for r in await driver.fetch(_CONTENTS_SQL, list(pks))}
         stmt = select(*_CURRENT_COLS).where(t.resource.c.pk.in_(list(pks)), t.resource.c.deleted.is_(False))
         return {row.pk: _stored(row) for row in await self.conn.execute(stmt)}
 
