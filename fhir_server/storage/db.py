@@ -34,6 +34,13 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             cursor.close()
 
         return engine
-    # Searches start from their most selective index (see search_sql), which keeps plans insensitive to the
-    # parameter values, so PostgreSQL's default plan caching (generic plans after five runs) serves them well.
-    return create_async_engine(url, echo=echo, pool_size=20, max_overflow=20)
+    # Search statements share one shape across very different selectivities (one patient's Observations vs.
+    # a whole type); PostgreSQL's generic plan, picked after five runs, measured slower for them than
+    # planning each execution (docs/benchmarks.md), so plan per execution.
+    return create_async_engine(
+        url,
+        echo=echo,
+        pool_size=20,
+        max_overflow=20,
+        connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan"}},
+    )
