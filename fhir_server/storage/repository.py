@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -63,6 +65,10 @@ _CURRENT_FOR_UPDATE = _CURRENT.with_for_update()
 _CONTENTS_SQL = (
     "SELECT pk, res_type, res_id, version, last_updated, deleted, content FROM resource "
     "WHERE pk = ANY($1::bigint[]) AND NOT deleted"
+)
+_CURRENT_SQL_QMARK = (
+    "SELECT pk, res_type, res_id, version, last_updated, deleted, content FROM resource "
+    "WHERE res_type = ? AND res_id = ?"
 )
 _CURRENT_SQL = (
     "SELECT pk, res_type, res_id, version, last_updated, deleted, content FROM resource "
@@ -413,6 +419,10 @@ class ResourceRepository:
         # Reads run in autocommit: no BEGIN/COMMIT round trips around what is usually a single SELECT.
         self._read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._fast_reads: Any = None  # asyncpg pool for read-by-id on PostgreSQL, opened by start()
+        database = engine.url.database
+        self._sqlite_file = database if not self.postgres and database and database != ":memory:" else None
+        self._sqlite_local = threading.local()
+        self._sqlite_readers: list[sqlite3.Connection] = []
 
     async def start(self) -> None:
         """Open the read-by-id pool. Read by id is the hottest request a FHIR server answers, and through
@@ -424,6 +434,10 @@ class ResourceRepository:
             self._fast_reads = await asyncpg.create_pool(url, min_size=1, max_size=10, reset=_keep_session)
 
     async def close(self) -> None:
+        for connection in self._sqlite_readers:
+            connection.close()
+        self._sqlite_readers.clear()
+        self._sqlite_local = threading.local()
         if self._fast_reads is not None:
             await self._fast_reads.close()
             self._fast_reads = None
@@ -434,8 +448,22 @@ class ResourceRepository:
         if self._fast_reads is not None:
             record = await self._fast_reads.fetchrow(_CURRENT_SQL, res_type, res_id)
             return StoredResource(*record) if record else None
+        if self._sqlite_file is not None:
+            # One hop to a worker thread with its own sqlite3 connection, instead of the several hops
+            # aiosqlite makes per statement; WAL lets these readers run beside the writer.
+            return await asyncio.to_thread(self._sqlite_latest, res_type, res_id)
         async with self.unit_of_work(write=False) as uow:
             return await uow.current(res_type, res_id)
+
+    def _sqlite_latest(self, res_type: str, res_id: str) -> StoredResource | None:
+        connection = getattr(self._sqlite_local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(f"file:{self._sqlite_file}?mode=ro", uri=True, check_same_thread=False)
+            connection.execute("PRAGMA busy_timeout=30000")
+            self._sqlite_local.connection = connection
+            self._sqlite_readers.append(connection)
+        row = connection.execute(_CURRENT_SQL_QMARK, (res_type, res_id)).fetchone()
+        return StoredResource(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6]) if row else None
 
     async def retrying(self, work: Callable[[UnitOfWork], Awaitable[T]], *, attempts: int = 3) -> T:
         """Run `work` in a fresh unit of work, again if it lost a write race (Conflict) to another request.
