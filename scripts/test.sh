@@ -56,7 +56,9 @@ fi
 
 # 3. The suite
 log "ruff"
-.venv/bin/ruff check fhir_server terminology mappings twin_engine smart_app tests
+.venv/bin/ruff check fhir_server terminology mappings twin_engine smart_app tests bench
+log "mypy"
+.venv/bin/mypy
 log "import contracts"
 .venv/bin/lint-imports
 log "pytest"
