@@ -23,7 +23,7 @@ from fhir_server.services import bundle_builder as bb
 from fhir_server.settings import Settings
 from fhir_server.storage import tables as t
 from fhir_server.storage.clock import now_us
-from fhir_server.storage.repository import ResourceRepository, StoredResource, UnitOfWork
+from fhir_server.storage.repository import RESOURCE_COLUMNS, ResourceRepository, StoredResource, UnitOfWork
 from fhir_server.storage.search_sql import build_count, build_search
 
 SUBSETTED = {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "SUBSETTED"}
@@ -103,8 +103,19 @@ class SearchService:
                 total=int(counted),
                 link=[{"relation": "self", "url": self_url}],
             )
-        stmt = build_search(q, self.registry, compartment=compartment).limit(self.max_results + 1)
-        pks = [row[0] for row in await uow.conn.execute(stmt)]
+        stmt = build_search(q, self.registry, compartment=compartment)
+        # First page and its resources in one round trip; most searches (one patient's data) end there.
+        first = [
+            StoredResource(*row)
+            for row in await uow.conn.execute(stmt.with_only_columns(*RESOURCE_COLUMNS).limit(count + 1))
+        ]
+        if len(first) <= count:
+            total_first = None if q.total == "none" else len(first)
+            pks_first = [s.pk for s in first]
+            return await self._page(
+                uow, q, pks_first, 0, count, total_first, None, base, self_url, outcome_entry, loaded=first
+            )
+        pks = [row[0] for row in await uow.conn.execute(stmt.limit(self.max_results + 1))]
         truncated = len(pks) > self.max_results
         pks = pks[: self.max_results]
         total: int | None = len(pks)
@@ -119,7 +130,8 @@ class SearchService:
         cache_id = None
         if len(pks) > count:
             cache_id = await self._freeze(uow, res_type, self_url, pks, total)
-        return await self._page(uow, q, pks, 0, count, total, cache_id, base, self_url, outcome_entry)
+        loaded = first[:count] if pks[:count] == [r.pk for r in first[:count]] else None
+        return await self._page(uow, q, pks, 0, count, total, cache_id, base, self_url, outcome_entry, loaded=loaded)
 
     async def page(self, uow: UnitOfWork, cache_id: str, offset: int, count: int | None, base: str) -> dict[str, Any]:
         """A later page of a frozen search (`?_getpages=ID&_getpagesoffset=N`)."""
@@ -180,10 +192,16 @@ class SearchService:
         base: str,
         self_url: str,
         outcome_entry: dict[str, Any] | None,
+        *,
+        loaded: list[StoredResource] | None = None,
     ) -> dict[str, Any]:
+        """One page of `pks`; `loaded` are its resources when the caller already has them."""
         page_pks = pks[offset : offset + count]
-        found = await uow.contents(page_pks)
-        matches = [found[pk] for pk in page_pks if pk in found]
+        if loaded is not None:
+            matches = loaded
+        else:
+            found = await uow.contents(page_pks)
+            matches = [found[pk] for pk in page_pks if pk in found]
         entries = [bb.search_entry(base, s, "match", self._shape(q, s)) for s in matches]
         included = await self._includes(uow, q, matches)
         entries.extend(bb.search_entry(base, s, "include", self._shape(q, s)) for s in included)

@@ -48,7 +48,7 @@ class StoredResource:
     method: str = ""
 
 
-_CURRENT_COLS = (
+RESOURCE_COLUMNS = (
     t.resource.c.pk,
     t.resource.c.res_type,
     t.resource.c.res_id,
@@ -60,7 +60,9 @@ _CURRENT_COLS = (
 
 
 # Built once: statement construction costs more than the query on the read path.
-_CURRENT = select(*_CURRENT_COLS).where(t.resource.c.res_type == bindparam("t"), t.resource.c.res_id == bindparam("i"))
+_CURRENT = select(*RESOURCE_COLUMNS).where(
+    t.resource.c.res_type == bindparam("t"), t.resource.c.res_id == bindparam("i")
+)
 _CURRENT_FOR_UPDATE = _CURRENT.with_for_update()
 _CONTENTS_SQL = (
     "SELECT pk, res_type, res_id, version, last_updated, deleted, content FROM resource "
@@ -259,7 +261,7 @@ class UnitOfWork:
             driver = (await self.conn.get_raw_connection()).driver_connection
             assert driver is not None
             return {r[0]: StoredResource(*r) for r in await driver.fetch(_CONTENTS_SQL, list(pks))}
-        stmt = select(*_CURRENT_COLS).where(t.resource.c.pk.in_(list(pks)), t.resource.c.deleted.is_(False))
+        stmt = select(*RESOURCE_COLUMNS).where(t.resource.c.pk.in_(list(pks)), t.resource.c.deleted.is_(False))
         return {row.pk: _stored(row) for row in await self.conn.execute(stmt)}
 
     async def history(
