@@ -19,7 +19,7 @@ from typing import Any
 import fhirpathpy
 from fhirpathpy.models import models
 
-from fhir_server.search.registry import split_union
+from fhir_server.search.registry import split_top_level, split_union
 
 Evaluator = Callable[[Any], list[Any]]
 
@@ -84,22 +84,7 @@ def reference_type(reference: str) -> str | None:
 
 def _split_steps(path: str) -> list[str]:
     """Split `a.b.where(x='y.z').c` at top-level dots."""
-    steps: list[str] = []
-    depth = 0
-    quoted = False
-    start = 0
-    for i, ch in enumerate(path):
-        if ch == "'":
-            quoted = not quoted
-        elif not quoted and ch == "(":
-            depth += 1
-        elif not quoted and ch == ")":
-            depth -= 1
-        elif not quoted and ch == "." and depth == 0:
-            steps.append(path[start:i])
-            start = i + 1
-    steps.append(path[start:])
-    return steps
+    return split_top_level(path, ".")
 
 
 def _next_type_path(path: str, name: str) -> str:

@@ -34,8 +34,8 @@ class SearchParamDef:
     url: str = ""
 
 
-def split_union(expression: str) -> list[str]:
-    """Split a FHIRPath union at top-level `|` (never inside parentheses or string literals)."""
+def split_top_level(expression: str, separator: str) -> list[str]:
+    """Split FHIRPath at `separator` where it stands outside parentheses and string literals."""
     parts: list[str] = []
     depth = 0
     quoted = False
@@ -49,11 +49,16 @@ def split_union(expression: str) -> list[str]:
             depth += 1
         elif ch == ")":
             depth -= 1
-        elif ch == "|" and depth == 0:
-            parts.append(expression[start:i].strip())
+        elif ch == separator and depth == 0:
+            parts.append(expression[start:i])
             start = i + 1
-    parts.append(expression[start:].strip())
-    return [p for p in parts if p]
+    parts.append(expression[start:])
+    return parts
+
+
+def split_union(expression: str) -> list[str]:
+    """Split a FHIRPath union at top-level `|` (never inside parentheses or string literals)."""
+    return [p.strip() for p in split_top_level(expression, "|") if p.strip()]
 
 
 def _head_type(part: str) -> str:
