@@ -31,7 +31,10 @@ async def everything(request: Request, patient_id: str) -> Response:
     types = {t.strip() for t in params.get("_type", "").split(",") if t.strip()}
     for t in types:
         svc.resources.check_type(t)
-    count = int(params["_count"]) if params.get("_count", "").isdigit() else None
+    raw_count = params.get("_count")
+    if raw_count is not None and not raw_count.isdigit():
+        raise InvalidRequest(f"_count={raw_count!r} must be a non-negative whole number.")
+    count = int(raw_count) if raw_count else None
     async with svc.repository.unit_of_work(write=False) as uow:
         await svc.resources.read(uow, "Patient", patient_id)
         bundle = await svc.search.everything(

@@ -245,3 +245,9 @@ async def test_everything_start_and_end_bound_clinical_dates(client: httpx.Async
 async def test_everything_since_keeps_recent_changes_only(client: httpx.AsyncClient) -> None:
     bundle = (await client.get("Patient/p1/$everything", params={"_since": "2100-01-01T00:00:00Z"})).json()
     assert bundle.get("entry", []) == []
+
+
+async def test_everything_rejects_a_malformed_count(client: httpx.AsyncClient) -> None:
+    await put(client, {"resourceType": "Patient", "id": "solo"})
+    r = await client.get("Patient/solo/$everything", params={"_count": "many"})
+    assert r.status_code == 400
