@@ -384,7 +384,9 @@ def build_search(query: SearchQuery, registry: SearchRegistry, *, compartment: t
         expression = builder.sort_expression(key, resource)
         order.append(expression.is_(None))
         order.append(expression.desc() if key.descending else expression.asc())
-    order.append(resource.c.pk)
+    # `pk + 0`, not `pk`: an ORDER BY the primary-key index can satisfy, under a small LIMIT, lures PostgreSQL
+    # into walking that index and filtering every resource (10 ms instead of 1 ms for one patient's page).
+    order.append(resource.c.pk + 0)
     return select(resource.c.pk).where(*_conditions(query, builder, compartment)).order_by(*order)
 
 
