@@ -2,7 +2,7 @@
 
 Usage (from the repository root):
     python bench/forecast_bench.py cost  [--models-dir DIR] [--repeats 300] [--batch 1000] [--device cpu]
-    python bench/forecast_bench.py accuracy --seeds 0 1 2 [--patients 300] [--out results.json]
+    python bench/forecast_bench.py accuracy --seeds 0 1 2 [--patients 300] [--version X.Y.Z] [--out results.json]
     python bench/forecast_bench.py train [--patients 2000]      # times `train forecaster` end to end
 
 `cost` times single-patient forecasts (180 days of history, all of a patient's streams, frame in,
@@ -73,7 +73,7 @@ def cost(args: argparse.Namespace) -> dict[str, object]:
 
 
 def accuracy(args: argparse.Namespace) -> dict[str, object]:
-    models = load_bundle(args.models_dir, None, "cpu")
+    models = load_bundle(args.models_dir, args.version, "cpu")
     per_seed = {}
     for seed in args.seeds:
         start = time.perf_counter()
@@ -102,6 +102,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", choices=["cost", "accuracy", "train"])
     parser.add_argument("--models-dir", type=Path, default=None)
+    parser.add_argument("--version", default=None, help="accuracy: model version (default: the newest)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeats", type=int, default=300)
     parser.add_argument("--batch", type=int, default=1000)

@@ -35,6 +35,9 @@ def add_train_forecaster(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, default=12, help="maximum transformer epochs (early stopping)")
     p.add_argument("--xgb-rounds", type=int, default=300, help="maximum boosting rounds (early stopping)")
     p.add_argument("--windows-per-patient", type=int, default=12)
+    p.add_argument(
+        "--calibration-patients", type=int, default=None, help="conformal calibration cohort (default 4x --patients)"
+    )
     p.add_argument("--no-autoets", action="store_true", help="skip calibrating the AutoETS baseline")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_train)
@@ -61,7 +64,9 @@ def _train(args: argparse.Namespace) -> int:
         progress=not args.quiet,
     )
     print(f"simulating {args.patients} patients x {args.days} days and training …", file=sys.stderr)
-    result = train_bundle(sim, base, calibrate_autoets=not args.no_autoets)
+    result = train_bundle(
+        sim, base, calibrate_autoets=not args.no_autoets, calibration_patients=args.calibration_patients
+    )
     artifact = save_bundle(result, args.models_dir, args.version or _next_version(args.models_dir))
     print(f"saved {artifact.name} {artifact.version} to {artifact.directory}")
     print(f"content hash {artifact.content_hash}; training took {result.seconds:.0f} s")

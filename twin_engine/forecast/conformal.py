@@ -2,10 +2,15 @@
 
 For every nominal level, reliability grade, volatility tercile and horizon day it learns how far the
 model's raw interval must be widened (or narrowed) so that the share of held-out outcomes inside it
-matches the level. Scores are divided by each window's own recent volatility (locally adaptive
-conformal), so intervals widen for patients whose residuals drift upward. A (grade, tercile) stratum
-with too few points on one horizon day uses its pooled factor over all days; a stratum with too few
-points at all uses the overall factor.
+matches the level. Scores are divided by each window's own recent volatility (locally adaptive,
+"normalised" conformal), so intervals widen for patients whose residuals drift upward. A (grade,
+tercile) stratum with too few points on one horizon day uses its pooled factor over all days; a stratum
+with too few points at all uses the overall factor.
+
+Outcomes are integers clipped to the metric's range, so many scores are exactly 0 (a patient at the
+floor with a lower bound clipped to it). When the conformal quantile lands on such a tie, the
+threshold just below the tie is used if its calibration coverage is closer to the nominal level; the
+plain rule always took the tie and over-covered calm, low-score strata by 2-4 points.
 """
 
 from __future__ import annotations
@@ -43,9 +48,16 @@ def local_volatility(w: WindowSet) -> np.ndarray:
 
 
 def _conformal_quantile(scores: np.ndarray, level: float) -> float:
+    """Split-conformal quantile of finite scores, tie-aware (see the module docstring)."""
     n = scores.size
     rank = min(np.ceil((n + 1) * level) / n, 1.0)
-    return float(np.quantile(scores, rank, method="higher"))
+    threshold = float(np.quantile(scores, rank, method="higher"))
+    below = scores[scores < threshold]
+    if below.size and np.count_nonzero(scores == threshold) > 1:
+        covered_at, covered_below = np.count_nonzero(scores <= threshold) / n, below.size / n
+        if abs(covered_below - level) < abs(covered_at - level):
+            return float(below.max())
+    return threshold
 
 
 def volatility_tercile(w: WindowSet, edges: np.ndarray) -> np.ndarray:

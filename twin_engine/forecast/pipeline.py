@@ -91,8 +91,13 @@ class TwinForecaster:
         """Fit members, ensemble weights and conformal calibrators from an observation frame."""
         self.fit_windows(self.split_windows(frame))
 
-    def fit_windows(self, splits: WindowSplits) -> None:
-        """Fit on prepared patient-disjoint splits (used by `fit` and by the training CLI)."""
+    def fit_windows(self, splits: WindowSplits, calibration: WindowSet | None = None) -> None:
+        """Fit on prepared patient-disjoint splits (used by `fit` and by the training CLI).
+
+        `calibration` replaces `splits.calib` for the conformal calibrators when given: the training CLI
+        passes windows of a separate simulated cohort whose targets are the scores the patients would
+        have reported on every day (see `training.calibration_windows`).
+        """
         cfg = self.config
         if self.scale is None:
             self.scale = splits.train.scale
@@ -112,10 +117,11 @@ class TwinForecaster:
         self.members = members
         valid_raw = self.raw(splits.valid, MAX_HORIZON)
         self.ensemble.fit(valid_raw, splits.valid.targets)
-        calib_raw = self.raw(splits.calib, MAX_HORIZON)
+        calib = splits.calib if calibration is None else calibration
+        calib_raw = self.raw(calib, MAX_HORIZON)
         calib_raw["ensemble"] = self.ensemble.combine(calib_raw)
         for name, raw in calib_raw.items():
-            self.calibrate(name, raw, splits.calib)
+            self.calibrate(name, raw, calib)
 
     def calibrate(self, name: str, raw: np.ndarray, calib: WindowSet) -> None:
         """Fit (or refit) the conformal calibrator of one model, e.g. an external baseline such as AutoETS."""

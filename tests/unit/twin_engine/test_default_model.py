@@ -18,7 +18,7 @@ def test_shipped_default_model_is_small_verified_and_describes_its_training_data
 
 def test_shipped_default_model_forecasts_new_patients() -> None:
     models = load_bundle()
-    assert set(models) == {frames.MOOD, frames.PHQ9}
+    assert set(models) == {frames.MOOD, frames.PHQ9, frames.GAD7}
     cohort = simulate_cohort(SimulatorConfig(n_patients=3, days=120, seed=99))
     for metric, model in models.items():
         fc = model.forecast(cohort.observations, 28)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from twin_engine.forecast.base import GRADES, MAX_HORIZON, QUANTILES, interval_indices
-from twin_engine.forecast.conformal import ConformalCalibrator
+from twin_engine.forecast.conformal import ConformalCalibrator, _conformal_quantile
 from twin_engine.forecast.ensemble import QuantileEnsemble
 from twin_engine.forecast.metrics import pinball, score
 from twin_engine.forecast.windows import HISTORY_DAYS, WindowSet
@@ -100,3 +100,13 @@ def test_volatile_histories_get_their_own_wider_intervals() -> None:
     for rows in (calm, ~calm):
         inside = (test.targets[rows] >= out[rows, :, lo]) & (test.targets[rows] <= out[rows, :, hi])
         assert inside.mean() == pytest.approx(0.9, abs=0.02)
+
+
+def test_conformal_quantile_steps_below_a_tie_only_when_that_is_closer_to_the_level() -> None:
+    # Integer outcomes at the range floor give many scores of exactly 0.
+    scores = np.concatenate([np.full(78, -1.0), np.zeros(20), np.full(2, 1.0)])
+    assert _conformal_quantile(scores, 0.8) == -1.0  # covers 78% instead of 98%
+    scores = np.concatenate([np.full(30, -1.0), np.zeros(55), np.full(15, 1.0)])
+    assert _conformal_quantile(scores, 0.8) == 0.0  # 85% is closer to 80% than 30% is
+    smooth = np.random.default_rng(0).normal(size=1000)
+    assert _conformal_quantile(smooth, 0.9) == pytest.approx(np.quantile(smooth, 0.9), abs=0.02)
