@@ -30,8 +30,22 @@ from fhir_server.storage.repository import ResourceRepository
 
 log = logging.getLogger("novamind")
 
-# R4 resource types with no search parameters of their own (so absent from the registry's bases).
-TYPES_WITHOUT_OWN_PARAMS = frozenset({"Binary"})
+# R4 resource types with no search parameters of their own (so absent from the registry's bases); they
+# are still stored and searchable by the common parameters (_id, _lastUpdated, _tag, ...).
+TYPES_WITHOUT_OWN_PARAMS = frozenset(
+    {
+        "Binary",
+        "OperationOutcome",
+        "Parameters",
+        "MedicinalProductIngredient",
+        "MedicinalProductManufactured",
+        "SubstanceNucleicAcid",
+        "SubstancePolymer",
+        "SubstanceProtein",
+        "SubstanceReferenceInformation",
+        "SubstanceSourceMaterial",
+    }
+)
 
 
 def software_version() -> str:

@@ -242,3 +242,10 @@ async def test_racing_update_as_create_makes_one_resource(client: httpx.AsyncCli
     results = await asyncio.gather(*(client.put("Patient/raced", json=body, headers=JSON) for _ in range(5)))
     assert sorted(r.status_code for r in results) == [200, 200, 200, 200, 201]
     assert (await client.get("Patient/raced/_history")).json()["total"] == 5
+
+
+async def test_types_without_own_search_parameters_are_stored_and_searchable(client: httpx.AsyncClient) -> None:
+    r = await client.put("SubstancePolymer/sp1", json={"resourceType": "SubstancePolymer", "id": "sp1"}, headers=JSON)
+    assert r.status_code == 201
+    bundle = (await client.get("SubstancePolymer", params={"_id": "sp1"})).json()
+    assert bundle["total"] == 1
