@@ -27,6 +27,12 @@ def serve(settings: Settings, *, demo: bool = False, workers: int = 1) -> int:
         count = asyncio.run(load_demo(settings))
         logging.getLogger("novamind").info("demo data ready (%d resources)", count)
     print(f"NovaMind Twin FHIR server: {settings.base_url()}", flush=True)
+    logging.getLogger("novamind").warning(
+        "SMART authorization is not enforced in this release: anyone who can reach %s:%s can read and write. "
+        "Use synthetic data only.",
+        settings.host,
+        settings.port,
+    )
     if workers > 1:
         # Each worker builds its own app from the environment (uvicorn imports the factory).
         import os
