@@ -20,6 +20,7 @@ import orjson
 
 from fhir_server.errors import FhirError, InvalidRequest, MultipleMatches, NotFound
 from fhir_server.services import bundle_builder as bb
+from fhir_server.services.references import conditional_references, rewrite_references
 from fhir_server.services.resources import ResourceService, WriteResult
 from fhir_server.services.search import SearchService
 from fhir_server.storage.clock import to_instant
@@ -75,33 +76,6 @@ def _parse_entries(bundle: dict[str, Any]) -> list[_Entry]:
     return entries
 
 
-def _rewrite_references(node: Any, mapping: dict[str, str]) -> Any:
-    if isinstance(node, dict):
-        out = {}
-        for key, value in node.items():
-            if key == "reference" and isinstance(value, str) and value in mapping:
-                out[key] = mapping[value]
-            else:
-                out[key] = _rewrite_references(value, mapping)
-        return out
-    if isinstance(node, list):
-        return [_rewrite_references(v, mapping) for v in node]
-    return node
-
-
-def _conditional_references(node: Any, found: set[str]) -> set[str]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "reference" and isinstance(value, str) and "?" in value and not value.startswith("#"):
-                found.add(value)
-            else:
-                _conditional_references(value, found)
-    elif isinstance(node, list):
-        for v in node:
-            _conditional_references(v, found)
-    return found
-
-
 class BundleService:
     def __init__(self, resources: ResourceService, search: SearchService) -> None:
         self.resources = resources
@@ -118,11 +92,12 @@ class BundleService:
             for entry in sorted(entries, key=lambda e: ORDER[e.method]):
                 try:
                     if entry.resource is not None:
-                        entry.resource = _rewrite_references(entry.resource, mapping)
-                        refs = _conditional_references(entry.resource, set())
-                        if refs:
-                            resolved = {ref: await self._resolve_conditional(uow, ref) for ref in refs}
-                            entry.resource = _rewrite_references(entry.resource, resolved)
+                        resolved = {
+                            ref: await self._resolve_conditional(uow, ref)
+                            for ref in conditional_references(entry.resource)
+                            if ref not in mapping
+                        }
+                        entry.resource = rewrite_references(entry.resource, {**mapping, **resolved})
                     responses[entry.index] = await self._process(uow, entry, base, representation, mapping)
                 except FhirError as exc:
                     raise EntryError(entry.index, exc) from exc

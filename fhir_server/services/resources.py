@@ -26,6 +26,7 @@ from fhir_server.errors import (
     VersionConflict,
 )
 from fhir_server.fhir_models import validate_resource
+from fhir_server.services.references import local_references
 from fhir_server.storage.repository import ResourceRepository, StoredResource, UnitOfWork
 
 ID_RE = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
@@ -57,26 +58,6 @@ def check_id(res_id: str) -> str:
     return res_id
 
 
-LOCAL_REFERENCE_RE = re.compile(r"^([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?$")
-
-
-def local_references(node: Any, found: set[tuple[str, str]]) -> set[tuple[str, str]]:
-    """Every relative `Type/id` literal reference in a resource (contained `#x` and URLs are not ours)."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "reference" and isinstance(value, str):
-                match = LOCAL_REFERENCE_RE.match(value)
-                if match:
-                    found.add((match.group(1), match.group(2)))
-            elif isinstance(value, dict | list):
-                local_references(value, found)
-    elif isinstance(node, list):
-        for item in node:
-            if isinstance(item, dict | list):
-                local_references(item, found)
-    return found
-
-
 class ResourceService:
     def __init__(self, finder: Finder, resource_types: frozenset[str], *, referential_integrity: bool = True) -> None:
         self.finder = finder
@@ -85,7 +66,7 @@ class ResourceService:
 
     def _require_targets(self, uow: UnitOfWork, res_type: str, res_id: str, data: dict[str, Any]) -> None:
         if self.referential_integrity:
-            targets = {(ty, rid) for ty, rid in local_references(data, set()) if ty in self.resource_types}
+            targets = {(ty, rid) for ty, rid in local_references(data) if ty in self.resource_types}
             if targets:
                 uow.require_references(f"{res_type}/{res_id}", targets)
 

@@ -68,14 +68,11 @@ _CONTENTS_SQL = (
     "SELECT pk, res_type, res_id, version, last_updated, deleted, content FROM resource "
     "WHERE pk = ANY($1::bigint[]) AND NOT deleted"
 )
-_CURRENT_SQL_QMARK = (
-    "SELECT pk, res_type, res_id, version, last_updated, deleted, content FROM resource "
-    "WHERE res_type = ? AND res_id = ?"
-)
 _CURRENT_SQL = (
     "SELECT pk, res_type, res_id, version, last_updated, deleted, content FROM resource "
     "WHERE res_type = $1 AND res_id = $2"
 )
+_CURRENT_SQL_QMARK = _CURRENT_SQL.replace("$1", "?").replace("$2", "?")  # the same query for sqlite3
 
 
 async def _keep_session(_connection: Any) -> None:
