@@ -28,12 +28,25 @@ class Settings(BaseSettings):
     # Refuse writes whose relative references (Type/id) point at nothing, as HAPI FHIR does by default.
     referential_integrity: bool = True
     log_sql: bool = False
+    # Serve the FHIR API without authorization: local development only, refused unless bound to loopback.
+    insecure_no_auth: bool = False
+    # Signing keys (private, mode 0600); defaults to <data_dir>/keys. Share it between API processes.
+    keys_dir: Path | None = None
+    access_token_seconds: int = 3600
 
     def resolved_database_url(self) -> str:
         """The embedded SQLite file is the default so `novamind serve` works with nothing installed."""
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'novamind.sqlite3').resolve()}"
+
+    def resolved_keys_dir(self) -> Path:
+        return self.keys_dir or self.data_dir / "keys"
+
+    def auth_base_url(self) -> str:
+        """Where the authorization server's endpoints live: `/auth` beside the FHIR base (`/fhir`)."""
+        base = self.base_url()
+        return f"{base.removesuffix('/fhir')}/auth"
 
     def base_url(self) -> str:
         if self.public_base_url:

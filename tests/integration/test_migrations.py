@@ -8,7 +8,7 @@ from sqlalchemy import Connection
 
 from fhir_server.storage.db import create_engine
 from fhir_server.storage.migrate import upgrade
-from fhir_server.storage.tables import metadata
+from fhir_server.storage.schema import metadata
 
 
 def _differences(connection: Connection) -> list:

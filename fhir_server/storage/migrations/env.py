@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from fhir_server.storage.tables import metadata
+from fhir_server.storage.schema import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only reached when someone runs the alembic CLI by hand

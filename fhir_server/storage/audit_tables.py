@@ -1,0 +1,3 @@
+"""Tables of the hash-chained audit trail."""
+
+from __future__ import annotations
