@@ -12,11 +12,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from fhir_server.api import capability, interactions
+from fhir_server.api import audit, capability, interactions, oauth
+from fhir_server.api.auditing import audit_failure
 from fhir_server.api.deps import Services
 from fhir_server.api.negotiation import json_response
 from fhir_server.api.operations import OPERATIONS, ROUTERS
-from fhir_server.api.outcomes import operation_outcome, outcome_for, status_for
+from fhir_server.api.outcomes import challenge_for, operation_outcome, outcome_for, status_for
+from fhir_server.audit.trail import AuditTrail
+from fhir_server.auth.components import build_auth_components
 from fhir_server.errors import FhirError
 from fhir_server.search.extract import IndexExtractor
 from fhir_server.search.registry import SearchRegistry
@@ -66,6 +69,7 @@ def build_services(settings: Settings) -> Services:
     operations = {
         name: tuple(sorted(resource_types)) if types == ("*",) else types for name, types in OPERATIONS.items()
     }
+    auth = build_auth_components(settings, engine)
     return Services(
         settings=settings,
         repository=repository,
@@ -79,7 +83,10 @@ def build_services(settings: Settings) -> Services:
             operations,
             base=settings.base_url(),
             software_version=software_version(),
+            extra_rest={"security": capability.smart_security(settings.auth_base_url())},
         ),
+        auth=auth,
+        audit=AuditTrail(engine, base_url=settings.base_url()),
     )
 
 
@@ -92,7 +99,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await upgrade(engine)
         await services.repository.start()
+        await services.audit.start()
         yield
+        await services.audit.close()
         await services.repository.close()
 
     app = FastAPI(
@@ -105,8 +114,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.services = services
     app.include_router(capability.router)
+    for router in oauth.ROUTERS:  # before the FHIR interactions, whose /fhir/{type}/{id} would take .well-known
+        app.include_router(router)
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(audit.router)  # before the generic interactions, which would take /fhir/AuditEvent
     app.include_router(interactions.router)
     _install_error_handlers(app)
     return app
@@ -114,8 +126,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(FhirError)
-    async def fhir_error(_: Request, exc: FhirError) -> Response:
-        return json_response(outcome_for(exc), status_for(exc))
+    async def fhir_error(request: Request, exc: FhirError) -> Response:
+        status = status_for(exc)
+        audit_failure(request, exc, status)
+        return json_response(outcome_for(exc), status, challenge_for(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

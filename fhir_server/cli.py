@@ -12,6 +12,9 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 
+from fhir_server import admin_cli
+from fhir_server.audit import cli as audit_cli
+
 
 def _add_serve(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="run the FHIR server (embedded SQLite unless --database-url is given)")
@@ -65,11 +68,20 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_launch(sub: argparse._SubParsersAction) -> None:
+    from fhir_server.api.oauth.launch import add_launch_command
+
+    add_launch_command(sub, _settings_from)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="novamind", description="NovaMind Twin FHIR server")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_serve(sub)
     _add_demo(sub)
+    audit_cli.register(sub, _settings_from)
+    _add_launch(sub)
+    admin_cli.register(sub, _settings_from)
     for ep in sorted(entry_points(group="novamind.commands"), key=lambda e: e.name):
         ep.load()(sub)
     return parser

@@ -152,6 +152,7 @@ def _entry(resource: dict[str, Any]) -> dict[str, Any]:
 
 async def load_demo(settings: Settings) -> int:
     from fhir_server.app import build_services
+    from fhir_server.services.access import AccessGuard
     from fhir_server.storage.migrate import upgrade
 
     services = build_services(settings)
@@ -162,6 +163,7 @@ async def load_demo(settings: Settings) -> int:
             demo_bundle(),
             base=settings.base_url(),
             representation=False,
+            guard=AccessGuard.full_access(services.registry),
         )
         return len(result.get("entry", []))
     finally:

@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     # Signing keys (private, mode 0600); defaults to <data_dir>/keys. Share it between API processes.
     keys_dir: Path | None = None
     access_token_seconds: int = 3600
+    # offline_access refresh tokens live this long; online_access ones live as long as the login session.
+    refresh_token_days: int = 90
+    # A login session at the authorization server (its cookie) ends after this long, or at logout.
+    session_seconds: int = 43_200
+    # argon2id cost for passwords and client secrets (RFC 9106's second recommended setting by default).
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65_536
 
     def resolved_database_url(self) -> str:
         """The embedded SQLite file is the default so `novamind serve` works with nothing installed."""

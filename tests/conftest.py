@@ -36,3 +36,9 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         pytest.skip("NOVAMIND_TEST_POSTGRES_URL is not set (scripts/test.sh starts a PostgreSQL)")
     await _reset_postgres(POSTGRES_URL)
     yield POSTGRES_URL
+
+
+@pytest.fixture(scope="session")
+def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One signing-key directory for the session: generating RSA keys for every test would dominate its time."""
+    return tmp_path_factory.mktemp("keys")

@@ -131,6 +131,30 @@ def build_capability(
     }
 
 
+SECURITY_SERVICE_SYSTEM = "http://terminology.hl7.org/CodeSystem/restful-security-service"
+OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
+
+
+def smart_security(auth_base: str) -> dict[str, Any]:
+    """`rest.security` for SMART on FHIR; some clients (the Python fhirclient) read only its oauth-uris."""
+    endpoints = {name: f"{auth_base}/{name}" for name in ("authorize", "token", "introspect", "revoke")}
+    return {
+        "service": [
+            {
+                "coding": [{"system": SECURITY_SERVICE_SYSTEM, "code": "SMART-on-FHIR", "display": "SMART-on-FHIR"}],
+                "text": "OAuth2 using SMART-on-FHIR profile (see http://docs.smarthealthit.org)",
+            }
+        ],
+        "extension": [
+            {
+                "url": OAUTH_URIS,
+                "extension": [{"url": name, "valueUri": url} for name, url in endpoints.items()],
+            }
+        ],
+        "description": "SMART App Launch 2.2; discovery at .well-known/smart-configuration",
+    }
+
+
 def _operation_definition(name: str) -> str:
     standard = {
         "$everything": "http://hl7.org/fhir/OperationDefinition/Patient-everything",

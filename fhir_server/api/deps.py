@@ -9,6 +9,8 @@ from typing import Any
 import orjson
 from fastapi import Request
 
+from fhir_server.audit.trail import AuditTrail
+from fhir_server.auth.components import AuthComponents
 from fhir_server.search.registry import SearchRegistry
 from fhir_server.services.bundles import BundleService
 from fhir_server.services.resources import ResourceService
@@ -26,6 +28,8 @@ class Services:
     search: SearchService
     bundles: BundleService
     capability: dict[str, Any]
+    auth: AuthComponents
+    audit: AuditTrail
 
     @cached_property
     def capability_json(self) -> bytes:

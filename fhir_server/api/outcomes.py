@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fhir_server import errors as e
+from fhir_server.auth.errors import InsufficientScope, InvalidToken
 
 STATUS_BY_ERROR: tuple[tuple[type[e.FhirError], int], ...] = (
+    (InvalidToken, 401),
+    (InsufficientScope, 403),
     (e.UnknownResourceType, 404),
     (e.NotFound, 404),
     (e.Gone, 410),
@@ -64,3 +67,14 @@ def status_line(status: int) -> str:
 def entry_response(error: e.FhirError) -> dict[str, Any]:
     """A failed batch entry's `response`: status line plus the OperationOutcome."""
     return {"status": status_line(status_for(error)), "outcome": outcome_for(error)}
+
+
+def challenge_for(error: e.FhirError) -> dict[str, str]:
+    """RFC 6750 section 3: a 401 or 403 from the FHIR API tells the client which bearer error it was."""
+    inner = getattr(error, "inner", None)
+    if isinstance(inner, e.FhirError):
+        return challenge_for(inner)
+    if isinstance(error, InvalidToken | InsufficientScope):
+        description = error.message.replace('"', "'")
+        return {"WWW-Authenticate": f'Bearer error="{error.bearer_error}", error_description="{description}"'}
+    return {}

@@ -20,6 +20,7 @@ import orjson
 
 from fhir_server.errors import FhirError, InvalidRequest, MultipleMatches, NotFound
 from fhir_server.services import bundle_builder as bb
+from fhir_server.services.access import AccessGuard
 from fhir_server.services.references import conditional_references, rewrite_references
 from fhir_server.services.resources import ResourceService, WriteResult
 from fhir_server.services.search import SearchService
@@ -82,23 +83,24 @@ class BundleService:
         self.search = search
 
     async def transaction(
-        self, unit: UnitFactory, bundle: dict[str, Any], *, base: str, representation: bool
+        self, unit: UnitFactory, bundle: dict[str, Any], *, base: str, representation: bool, guard: AccessGuard
     ) -> dict[str, Any]:
+        """All entries in one unit of work, each authorized on its own: one refused entry fails them all."""
         entries = _parse_entries(bundle)
         self._check_no_duplicates(entries)
         responses: dict[int, dict[str, Any]] = {}
         async with unit() as uow:
-            mapping = await self._assign_ids(uow, entries)
+            mapping = await self._assign_ids(uow, entries, guard)
             for entry in sorted(entries, key=lambda e: ORDER[e.method]):
                 try:
                     if entry.resource is not None:
                         resolved = {
-                            ref: await self._resolve_conditional(uow, ref)
+                            ref: await self._resolve_conditional(uow, ref, guard)
                             for ref in conditional_references(entry.resource)
                             if ref not in mapping
                         }
                         entry.resource = rewrite_references(entry.resource, {**mapping, **resolved})
-                    responses[entry.index] = await self._process(uow, entry, base, representation, mapping)
+                    responses[entry.index] = await self._process(uow, entry, base, representation, mapping, guard)
                 except FhirError as exc:
                     raise EntryError(entry.index, exc) from exc
         return bb.bundle("transaction-response", [responses[e.index] for e in entries])
@@ -111,13 +113,14 @@ class BundleService:
         base: str,
         representation: bool,
         render_error: Callable[[FhirError], dict[str, Any]],
+        guard: AccessGuard,
     ) -> dict[str, Any]:
         """Each entry on its own; `render_error` (from the HTTP edge) turns a failure into entry.response."""
         out = []
         for entry in _parse_entries(bundle):
             try:
                 async with unit() as uow:
-                    out.append(await self._process(uow, entry, base, representation, None))
+                    out.append(await self._process(uow, entry, base, representation, None, guard))
             except FhirError as exc:
                 out.append({"response": render_error(exc)})
         return bb.bundle("batch-response", out)
@@ -137,7 +140,7 @@ class BundleService:
                     )
                 seen[key] = e.index
 
-    async def _assign_ids(self, uow: UnitOfWork, entries: list[_Entry]) -> dict[str, str]:
+    async def _assign_ids(self, uow: UnitOfWork, entries: list[_Entry], guard: AccessGuard) -> dict[str, str]:
         """fullUrl -> the local reference it will have once stored (new ids for creates)."""
         mapping: dict[str, str] = {}
         for e in entries:
@@ -146,7 +149,7 @@ class BundleService:
             type_name = e.url.split("?")[0].split("/")[0]
             if e.method == "POST":
                 if e.if_none_exist:
-                    matches = await self.search.find(uow, type_name, e.if_none_exist)
+                    matches = await self.search.find(uow, type_name, e.if_none_exist, guard=guard)
                     if len(matches) > 1:
                         raise EntryError(
                             e.index,
@@ -160,9 +163,9 @@ class BundleService:
                 mapping[e.full_url] = e.url
         return mapping
 
-    async def _resolve_conditional(self, uow: UnitOfWork, ref: str) -> str:
+    async def _resolve_conditional(self, uow: UnitOfWork, ref: str, guard: AccessGuard) -> str:
         type_name, _, criteria = ref.partition("?")
-        matches = await self.search.find(uow, type_name, criteria)
+        matches = await self.search.find(uow, type_name, criteria, guard=guard)
         if len(matches) != 1:
             raise InvalidRequest(
                 f"The conditional reference '{ref}' matches {len(matches)} resources; it must match exactly one."
@@ -170,7 +173,13 @@ class BundleService:
         return f"{type_name}/{matches[0].res_id}"
 
     async def _process(
-        self, uow: UnitOfWork, e: _Entry, base: str, representation: bool, mapping: dict[str, str] | None
+        self,
+        uow: UnitOfWork,
+        e: _Entry,
+        base: str,
+        representation: bool,
+        mapping: dict[str, str] | None,
+        guard: AccessGuard,
     ) -> dict[str, Any]:
         path, _, query = e.url.partition("?")
         parts = [p for p in path.split("/") if p]
@@ -181,30 +190,34 @@ class BundleService:
             if mapping is not None and e.full_url in mapping:
                 assigned = mapping[e.full_url].split("/", 1)[1]
             result = await self.resources.create(
-                uow, parts[0], e.resource, if_none_exist=e.if_none_exist, assigned_id=assigned
+                uow, parts[0], e.resource, guard=guard, if_none_exist=e.if_none_exist, assigned_id=assigned
             )
             return self._write_response(result, base, representation)
         if e.method in ("PUT", "PATCH"):
             if len(parts) == 1 and query:
-                result = await self.resources.conditional_update(uow, parts[0], query, e.resource, if_match=e.if_match)
+                result = await self.resources.conditional_update(
+                    uow, parts[0], query, e.resource, guard=guard, if_match=e.if_match
+                )
             elif len(parts) == 2:
                 if e.method == "PATCH":
                     ops = self._patch_body(e.resource)
-                    result = await self.resources.patch(uow, parts[0], parts[1], ops, if_match=e.if_match)
+                    result = await self.resources.patch(uow, parts[0], parts[1], ops, guard=guard, if_match=e.if_match)
                 else:
-                    result = await self.resources.update(uow, parts[0], parts[1], e.resource, if_match=e.if_match)
+                    result = await self.resources.update(
+                        uow, parts[0], parts[1], e.resource, guard=guard, if_match=e.if_match
+                    )
             else:
                 raise InvalidRequest(f"A {e.method} entry's url must be Type/id or Type?criteria, not '{e.url}'.")
             return self._write_response(result, base, representation)
         if e.method == "DELETE":
             if len(parts) == 1 and query:
-                await self.resources.conditional_delete(uow, parts[0], query)
+                await self.resources.conditional_delete(uow, parts[0], query, guard=guard)
             elif len(parts) == 2:
-                await self.resources.delete(uow, parts[0], parts[1])
+                await self.resources.delete(uow, parts[0], parts[1], guard=guard)
             else:
                 raise InvalidRequest(f"A DELETE entry's url must be Type/id or Type?criteria, not '{e.url}'.")
             return {"response": {"status": "204 No Content"}}
-        return await self._get(uow, parts, query, base)
+        return await self._get(uow, parts, query, base, guard)
 
     @staticmethod
     def _patch_body(resource: Any) -> Any:
@@ -213,11 +226,13 @@ class BundleService:
             return orjson.loads(base64.b64decode(resource["data"]))
         raise InvalidRequest("A PATCH entry's resource must be a Binary whose data is a base64 JSON Patch.")
 
-    async def _get(self, uow: UnitOfWork, parts: list[str], query: str, base: str) -> dict[str, Any]:
+    async def _get(
+        self, uow: UnitOfWork, parts: list[str], query: str, base: str, guard: AccessGuard
+    ) -> dict[str, Any]:
         if len(parts) == 2:
-            stored = await self.resources.read(uow, parts[0], parts[1])
+            stored = await self.resources.read(uow, parts[0], parts[1], guard=guard)
         elif len(parts) == 4 and parts[2] == "_history":
-            stored = await self.resources.vread(uow, parts[0], parts[1], parts[3])
+            stored = await self.resources.vread(uow, parts[0], parts[1], parts[3], guard=guard)
         elif len(parts) == 1:
             self.resources.check_type(parts[0])
             await uow.flush()
@@ -227,6 +242,7 @@ class BundleService:
                 parse_qsl(query, keep_blank_values=True),
                 strict=False,
                 base=base,
+                guard=guard,
                 self_path=parts[0],
             )
             return {"resource": result, "response": {"status": "200 OK"}}

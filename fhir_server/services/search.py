@@ -15,17 +15,20 @@ from urllib.parse import parse_qsl, urlencode
 import orjson
 from sqlalchemy import ColumnElement, and_, delete, insert, or_, select, text
 
+from fhir_server.auth.policy import Interaction
 from fhir_server.errors import Gone, InvalidRequest
 from fhir_server.fhir_models import summary_elements
 from fhir_server.search.params import Include, SearchQuery, parse_search
 from fhir_server.search.registry import SearchRegistry
 from fhir_server.services import bundle_builder as bb
+from fhir_server.services.access import AccessGuard
 from fhir_server.settings import Settings
 from fhir_server.storage import tables as t
 from fhir_server.storage.clock import now_us
 from fhir_server.storage.repository import RESOURCE_COLUMNS, ResourceRepository, StoredResource, UnitOfWork
 from fhir_server.storage.search_sql import build_count, build_search
 
+resource_pk = t.resource.c.pk
 SUBSETTED = {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "SUBSETTED"}
 MAX_INCLUDE_DEPTH = 4
 
@@ -40,8 +43,9 @@ class SearchService:
 
     # ---- used by conditional interactions ---------------------------------------------------------------
 
-    async def find(self, uow: UnitOfWork, res_type: str, query: str) -> list[StoredResource]:
-        """Resources matching a conditional criteria string (`identifier=a|b&status=final`)."""
+    async def find(self, uow: UnitOfWork, res_type: str, query: str, *, guard: AccessGuard) -> list[StoredResource]:
+        """Resources matching a conditional criteria string (`identifier=a|b&status=final`) that the token may
+        search: conditional interactions never act on, or reveal, what the token cannot see."""
         pairs = parse_qsl(query.lstrip("?"), keep_blank_values=True)
         if not pairs:
             raise InvalidRequest(f"The conditional criteria '{query}' are empty; give at least one parameter.")
@@ -51,8 +55,12 @@ class SearchService:
                 f"Conditional criteria use unknown parameter(s) {', '.join(q.unknown)} for {res_type}; "
                 "a conditional operation cannot ignore criteria."
             )
+        guard.require_query(q)
+        restriction = guard.restrict(resource_pk, guard.require(Interaction.SEARCH_TYPE, res_type))
         await uow.flush()
         stmt = build_search(q, self.registry).limit(3)
+        if restriction is not None:
+            stmt = stmt.where(restriction)
         pks = [row[0] for row in await uow.conn.execute(stmt)]
         found = await uow.contents(pks)
         return [found[pk] for pk in pks if pk in found]
@@ -67,11 +75,14 @@ class SearchService:
         *,
         strict: bool,
         base: str,
+        guard: AccessGuard,
         compartment: tuple[str, str] | None = None,
         self_path: str = "",
     ) -> dict[str, Any]:
         pairs = [(k, v) for k, v in pairs if k != "_format"]
         q = parse_search(self.registry, res_type, pairs)
+        guard.require_query(q)
+        restriction = self._restriction(guard, res_type, q)
         outcome_entry = None
         if q.unknown:
             names = ", ".join(q.unknown)
@@ -96,7 +107,10 @@ class SearchService:
         count = self._page_size(q)
         self_url = f"{base}/{self_path}" + (f"?{urlencode(pairs)}" if pairs else "")
         if q.summary == "count":
-            counted = (await uow.conn.execute(build_count(q, self.registry, compartment=compartment))).scalar_one()
+            count_stmt = build_count(q, self.registry, compartment=compartment)
+            if restriction is not None:
+                count_stmt = count_stmt.where(restriction)
+            counted = (await uow.conn.execute(count_stmt)).scalar_one()
             return bb.bundle(
                 "searchset",
                 [outcome_entry] if outcome_entry else [],
@@ -104,6 +118,8 @@ class SearchService:
                 link=[{"relation": "self", "url": self_url}],
             )
         stmt = build_search(q, self.registry, compartment=compartment)
+        if restriction is not None:
+            stmt = stmt.where(restriction)
         # First page and its resources in one round trip; most searches (one patient's data) end there.
         first = [
             StoredResource(*row)
@@ -113,7 +129,7 @@ class SearchService:
             total_first = None if q.total == "none" else len(first)
             pks_first = [s.pk for s in first]
             return await self._page(
-                uow, q, pks_first, 0, count, total_first, None, base, self_url, outcome_entry, loaded=first
+                uow, q, pks_first, 0, count, total_first, None, base, self_url, outcome_entry, guard, loaded=first
             )
         pks = [row[0] for row in await uow.conn.execute(stmt.limit(self.max_results + 1))]
         truncated = len(pks) > self.max_results
@@ -122,19 +138,35 @@ class SearchService:
         if truncated:
             total = None
             if q.total == "accurate":
-                total = int(
-                    (await uow.conn.execute(build_count(q, self.registry, compartment=compartment))).scalar_one()
-                )
+                count_stmt = build_count(q, self.registry, compartment=compartment)
+                if restriction is not None:
+                    count_stmt = count_stmt.where(restriction)
+                total = int((await uow.conn.execute(count_stmt)).scalar_one())
         if q.total == "none":
             total = None
         cache_id = None
         if len(pks) > count:
             cache_id = await self._freeze(uow, res_type, self_url, pks, total)
         loaded = first[:count] if pks[:count] == [r.pk for r in first[:count]] else None
-        return await self._page(uow, q, pks, 0, count, total, cache_id, base, self_url, outcome_entry, loaded=loaded)
+        return await self._page(
+            uow, q, pks, 0, count, total, cache_id, base, self_url, outcome_entry, guard, loaded=loaded
+        )
 
-    async def page(self, uow: UnitOfWork, cache_id: str, offset: int, count: int | None, base: str) -> dict[str, Any]:
-        """A later page of a frozen search (`?_getpages=ID&_getpagesoffset=N`)."""
+    def _restriction(self, guard: AccessGuard, res_type: str | None, q: SearchQuery) -> ColumnElement[bool] | None:
+        """What the token may see of this search's types, as a condition on `resource.pk`."""
+        if res_type is not None:
+            return guard.restrict(resource_pk, guard.require(Interaction.SEARCH_TYPE, res_type))
+        if q.types:
+            for ty in q.types:  # naming a type the token may not search is an error, not an empty result
+                guard.require(Interaction.SEARCH_TYPE, ty)
+        types = q.types or tuple(self.registry.resource_types())
+        return guard.restrict_types(resource_pk, t.resource.c.res_type, Interaction.SEARCH_TYPE, types)
+
+    async def page(
+        self, uow: UnitOfWork, cache_id: str, offset: int, count: int | None, base: str, *, guard: AccessGuard
+    ) -> dict[str, Any]:
+        """A later page of a frozen search (`?_getpages=ID&_getpagesoffset=N`), re-authorized: the page holds
+        only what the token asking for it may read, whoever ran the search."""
         row = (await uow.conn.execute(select(t.search_cache).where(t.search_cache.c.id == cache_id))).first()
         if row is None or row.expires < now_us():
             raise Gone(f"The search '{cache_id}' has expired or never existed; run the search again.")
@@ -143,7 +175,7 @@ class SearchService:
         size = min(count or self._page_size(q), self.settings.max_page_size)
         pks = orjson.loads(row.pks)
         total = row.total if row.total >= 0 else None
-        return await self._page(uow, q, pks, max(offset, 0), size, total, cache_id, base, row.query, None)
+        return await self._page(uow, q, pks, max(offset, 0), size, total, cache_id, base, row.query, None, guard)
 
     # ---- internals -------------------------------------------------------------------------------------
 
@@ -192,18 +224,20 @@ class SearchService:
         base: str,
         self_url: str,
         outcome_entry: dict[str, Any] | None,
+        guard: AccessGuard,
         *,
         loaded: list[StoredResource] | None = None,
     ) -> dict[str, Any]:
-        """One page of `pks`; `loaded` are its resources when the caller already has them."""
+        """One page of `pks`; `loaded` are its resources when the caller already has them (already filtered
+        by the guard in SQL); otherwise the page is filtered here."""
         page_pks = pks[offset : offset + count]
         if loaded is not None:
             matches = loaded
         else:
             found = await uow.contents(page_pks)
-            matches = [found[pk] for pk in page_pks if pk in found]
+            matches = await guard.keep_visible(uow, Interaction.READ, [found[pk] for pk in page_pks if pk in found])
         entries = [bb.search_entry(base, s, "match", self._shape(q, s)) for s in matches]
-        included = await self._includes(uow, q, matches)
+        included = await guard.keep_visible(uow, Interaction.READ, await self._includes(uow, q, matches))
         entries.extend(bb.search_entry(base, s, "include", self._shape(q, s)) for s in included)
         if outcome_entry:
             entries.append(outcome_entry)
@@ -327,8 +361,10 @@ class SearchService:
         count: int | None,
         base: str,
         self_url: str,
+        guard: AccessGuard,
     ) -> dict[str, Any]:
-        """All of a patient's compartment, plus the non-patient resources it references, as one frozen list."""
+        """All of a patient's compartment, plus the non-patient resources it references, as one frozen list
+        of what the token may read (every type through its own decision)."""
         res = t.resource.c
         comp = t.compartment.c
         conds = [comp.comp_type == "Patient", comp.comp_id == patient_id, res.deleted.is_(False)]
@@ -378,10 +414,11 @@ class SearchService:
             if row[0] not in seen:
                 seen.add(row[0])
                 ordered.append(row[0])
+        ordered = await guard.keep_visible_pks(uow, Interaction.READ, ordered)
         q = parse_search(self.registry, None, [])
         size = min(count or self.settings.default_page_size, self.settings.max_page_size)
         cache_id = await self._freeze(uow, None, self_url, ordered, len(ordered)) if len(ordered) > size else None
-        return await self._page(uow, q, ordered, 0, size, len(ordered), cache_id, base, self_url, None)
+        return await self._page(uow, q, ordered, 0, size, len(ordered), cache_id, base, self_url, None, guard)
 
 
 # Date parameters that carry a resource's clinical date, for $everything start/end.

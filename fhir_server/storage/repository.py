@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequen
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import and_, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -110,6 +110,8 @@ class UnitOfWork:
     _stale_pks: list[int] = field(default_factory=list)
     # (referring resource, "Type/id") pairs to check exist once this unit's own creates are written.
     _required_refs: list[tuple[str, str, str]] = field(default_factory=list)
+    # Every version this unit wrote (creates keep pk -1), for the audit record committed with them.
+    written: list[StoredResource] = field(default_factory=list)
 
     async def flush(self, *, final: bool = False) -> None:
         """Write everything buffered; call before any query that must see this unit's own writes.
@@ -270,11 +272,12 @@ class UnitOfWork:
         at: int | None,
         count: int,
         offset: int,
+        visible: ColumnElement[bool] | None = None,
     ) -> tuple[int, list[StoredResource]]:
-        """Versions newest first, and how many there are in all."""
+        """Versions newest first, and how many there are in all; `visible` limits them (authorization)."""
         await self._see_own_writes()
         h = t.resource_history.c
-        conds = []
+        conds: list[ColumnElement[bool]] = [] if visible is None else [visible]
         if res_type:
             conds.append(h.res_type == res_type)
         if res_id:
@@ -331,7 +334,9 @@ class UnitOfWork:
                 "content": content,
             }
             self._creates.append(_PendingCreate(row, data, method))
-            return StoredResource(-1, res_type, res_id, version, stamp, False, content, method)
+            stored = StoredResource(-1, res_type, res_id, version, stamp, False, content, method)
+            self.written.append(stored)
+            return stored
         pk = current.pk
         result = await self.conn.execute(
             update(t.resource)
@@ -346,7 +351,9 @@ class UnitOfWork:
         self._mark_stale(pk)
         self._add_history(pk, res_type, res_id, version, stamp, False, method, content)
         self._buffer_indexes(pk, res_type, data)
-        return StoredResource(pk, res_type, res_id, version, stamp, False, content, method)
+        stored = StoredResource(pk, res_type, res_id, version, stamp, False, content, method)
+        self.written.append(stored)
+        return stored
 
     async def delete(self, current: StoredResource) -> StoredResource:
         stamp = max(now_us(), current.last_updated + 1)
@@ -362,7 +369,9 @@ class UnitOfWork:
             )
         self._mark_stale(current.pk)
         self._add_history(current.pk, current.res_type, current.res_id, version, stamp, True, "DELETE", None)
-        return StoredResource(current.pk, current.res_type, current.res_id, version, stamp, True, None, "DELETE")
+        deleted = StoredResource(current.pk, current.res_type, current.res_id, version, stamp, True, None, "DELETE")
+        self.written.append(deleted)
+        return deleted
 
     def _add_history(
         self,
@@ -464,7 +473,13 @@ class ResourceRepository:
         row = connection.execute(_CURRENT_SQL_QMARK, (res_type, res_id)).fetchone()
         return StoredResource(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6]) if row else None
 
-    async def retrying(self, work: Callable[[UnitOfWork], Awaitable[T]], *, attempts: int = 3) -> T:
+    async def retrying(
+        self,
+        work: Callable[[UnitOfWork], Awaitable[T]],
+        *,
+        attempts: int = 3,
+        before_commit: Callable[[UnitOfWork], Awaitable[None]] | None = None,
+    ) -> T:
         """Run `work` in a fresh unit of work, again if it lost a write race (Conflict) to another request.
 
         A lost race is not the client's fault (two PUTs creating the same id at once): the retry sees the
@@ -472,7 +487,7 @@ class ResourceRepository:
         """
         for attempt in range(1, attempts + 1):
             try:
-                async with self.unit_of_work() as uow:
+                async with self.unit_of_work(before_commit=before_commit) as uow:
                     return await work(uow)
             except Conflict:
                 if attempt == attempts:
@@ -480,7 +495,10 @@ class ResourceRepository:
         raise AssertionError("unreachable")
 
     @contextlib.asynccontextmanager
-    async def unit_of_work(self, *, write: bool = True) -> AsyncIterator[UnitOfWork]:
+    async def unit_of_work(
+        self, *, write: bool = True, before_commit: Callable[[UnitOfWork], Awaitable[None]] | None = None
+    ) -> AsyncIterator[UnitOfWork]:
+        """A transaction; `before_commit` runs last inside it (the audit record that commits with the change)."""
         if not write:
             async with self._read_engine.connect() as conn:
                 yield UnitOfWork(conn, self.extractor, self.postgres, False)
@@ -489,5 +507,6 @@ class ResourceRepository:
         async with lock if lock is not None else contextlib.nullcontext(), self.engine.begin() as conn:
             uow = UnitOfWork(conn, self.extractor, self.postgres, write)
             yield uow
-            if write:
-                await uow.flush(final=True)
+            await uow.flush(final=True)
+            if before_commit is not None:
+                await before_commit(uow)

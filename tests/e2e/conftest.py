@@ -8,7 +8,9 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -29,6 +31,24 @@ def _wipe_postgres(url: str) -> None:
     from tests.conftest import _reset_postgres
 
     asyncio.run(_reset_postgres(url))
+
+
+def novamind(*args: str) -> str:
+    """Run the `novamind` CLI as a user would; its standard output."""
+    done = subprocess.run(
+        [sys.executable, "-m", "fhir_server.cli", *args], check=True, capture_output=True, text=True, timeout=300
+    )
+    return done.stdout
+
+
+def script_token(base: str, args: list[str], scope: str = "system/*.cruds") -> str:
+    """An access token for scripts, minted with `novamind clients add` + `novamind token` as the README shows."""
+    port = base.split(":")[-1].split("/")[0]
+    client = f"e2e-{uuid.uuid4().hex[:8]}"
+    novamind(
+        "clients", "add", client, "--kind", "public", "--redirect-uri", "http://127.0.0.1/cb", "--scope", scope, *args
+    )
+    return novamind("token", "--client-id", client, "--scope", scope, "--port", port, *args).strip()
 
 
 @contextlib.contextmanager
@@ -57,9 +77,15 @@ def running_server(args: list[str], log_dir: Path) -> Iterator[str]:
             proc.wait(timeout=20)
 
 
+@dataclass(frozen=True)
+class RunningServer:
+    base: str
+    args: list[str]  # --data-dir / --database-url: what CLI commands need to work on the same server
+
+
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start the server as users do and yield its FHIR base URL."""
+def running(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """Start the server as users do."""
     data_dir: Path = tmp_path_factory.mktemp("novamind-data")
     args = ["--data-dir", str(data_dir)]
     if request.param == "postgres":
@@ -68,4 +94,21 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         _wipe_postgres(POSTGRES_URL)
         args += ["--database-url", POSTGRES_URL]
     with running_server(args, data_dir) as base:
-        yield base
+        yield RunningServer(base, args)
+
+
+@pytest.fixture(scope="module")
+def server(running: RunningServer) -> str:
+    """The FHIR base URL of the running server."""
+    return running.base
+
+
+@pytest.fixture(scope="module")
+def token(running: RunningServer) -> str:
+    """A full-access (`system/*.cruds`) token for the running server, minted through the CLI."""
+    return script_token(running.base, running.args)
+
+
+@pytest.fixture(scope="module")
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

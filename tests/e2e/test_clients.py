@@ -14,15 +14,24 @@ from fhirpy import AsyncFHIRClient
 pytestmark = pytest.mark.e2e
 
 
-def test_metadata_over_real_http(server: str) -> None:
+def test_metadata_is_public_and_the_data_is_not(server: str) -> None:
     r = httpx.get(f"{server}/metadata")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("application/fhir+json")
     assert r.json()["fhirVersion"] == "4.0.1"
+    refused = httpx.get(f"{server}/Patient")
+    assert refused.status_code == 401
+    assert refused.headers["www-authenticate"].startswith("Bearer")
 
 
-def test_fhirclient_creates_reads_and_searches(server: str) -> None:
+def _fhirclient(server: str, token: str) -> smart_client.FHIRClient:
     smart = smart_client.FHIRClient(settings={"app_id": "novamind-tests", "api_base": server})
+    smart.server.session.headers["Authorization"] = f"Bearer {token}"
+    return smart
+
+
+def test_fhirclient_creates_reads_and_searches(server: str, token: str) -> None:
+    smart = _fhirclient(server, token)
     family = f"Fhirclient{uuid.uuid4().hex[:8]}"
     patient = SmartPatient({"name": [{"family": family, "given": ["Ada"]}], "gender": "female"})
     created = patient.create(smart.server)
@@ -33,9 +42,9 @@ def test_fhirclient_creates_reads_and_searches(server: str) -> None:
     assert [p.id for p in found] == [created["id"]]
 
 
-def test_fhirclient_reads_observations_it_did_not_write(server: str) -> None:
+def test_fhirclient_reads_observations_it_did_not_write(server: str, token: str, auth: dict[str, str]) -> None:
     pid = f"p-{uuid.uuid4().hex[:8]}"
-    httpx.put(f"{server}/Patient/{pid}", json={"resourceType": "Patient", "id": pid}).raise_for_status()
+    httpx.put(f"{server}/Patient/{pid}", json={"resourceType": "Patient", "id": pid}, headers=auth).raise_for_status()
     obs = {
         "resourceType": "Observation",
         "status": "final",
@@ -43,8 +52,8 @@ def test_fhirclient_reads_observations_it_did_not_write(server: str) -> None:
         "subject": {"reference": f"Patient/{pid}"},
         "valueQuantity": {"value": 12, "system": "http://unitsofmeasure.org", "code": "{score}"},
     }
-    httpx.post(f"{server}/Observation", json=obs).raise_for_status()
-    smart = smart_client.FHIRClient(settings={"app_id": "novamind-tests", "api_base": server})
+    httpx.post(f"{server}/Observation", json=obs, headers=auth).raise_for_status()
+    smart = _fhirclient(server, token)
     found = list(
         SmartObservation.where(struct={"patient": pid, "code": "44261-6"}).perform_resources_iter(smart.server)
     )
@@ -52,8 +61,10 @@ def test_fhirclient_reads_observations_it_did_not_write(server: str) -> None:
     assert found[0].valueQuantity.value == 12
 
 
-async def test_fhirpy_round_trip_and_paging(server: str) -> None:
-    fhir = AsyncFHIRClient(server, extra_headers={"Content-Type": "application/fhir+json"})
+async def test_fhirpy_round_trip_and_paging(server: str, token: str) -> None:
+    fhir = AsyncFHIRClient(
+        server, authorization=f"Bearer {token}", extra_headers={"Content-Type": "application/fhir+json"}
+    )
     tag = uuid.uuid4().hex[:8]
     for i in range(7):
         await fhir.resource("Patient", name=[{"family": f"Fhirpy{tag}", "given": [str(i)]}]).save()

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import running_server
+from tests.e2e.conftest import running_server, script_token
 
 pytestmark = pytest.mark.e2e
 
@@ -18,7 +18,9 @@ def test_demo_loads_idempotently_and_serves(tmp_path: Path) -> None:
     demo = [sys.executable, "-m", "fhir_server.cli", "demo", "--data-dir", str(tmp_path)]
     subprocess.run(demo, check=True, capture_output=True, timeout=300)
     with running_server(["--data-dir", str(tmp_path), "--demo"], tmp_path) as base:
-        patients = httpx.get(f"{base}/Patient").json()
+        auth = {"Authorization": f"Bearer {script_token(base, ['--data-dir', str(tmp_path)])}"}
+        patients = httpx.get(f"{base}/Patient", headers=auth).json()
         assert patients["total"] == 3
-        phq9 = httpx.get(f"{base}/Observation", params={"code": "http://loinc.org|44261-6", "_summary": "count"})
+        params = {"code": "http://loinc.org|44261-6", "_summary": "count"}
+        phq9 = httpx.get(f"{base}/Observation", params=params, headers=auth)
         assert phq9.json()["total"] == 3 * 12

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from fhir_server.api.auditing import audit_served
 from fhir_server.api.deps import base_url, services
 from fhir_server.api.negotiation import check_accept, json_response
+from fhir_server.api.security import request_access
+from fhir_server.auth.policy import Interaction
 from fhir_server.errors import InvalidRequest
 from fhir_server.storage.clock import parse_instant, parse_instant_end
 
@@ -27,6 +31,9 @@ def _instant(name: str, value: str | None, *, end: bool = False) -> int | None:
 async def everything(request: Request, patient_id: str) -> Response:
     check_accept(request)
     svc = services(request)
+    access = await request_access(request)
+    guard = access.guard
+    guard.require(Interaction.OPERATION, "Patient", operation="everything")
     params = request.query_params
     types = {t.strip() for t in params.get("_type", "").split(",") if t.strip()}
     for t in types:
@@ -36,7 +43,7 @@ async def everything(request: Request, patient_id: str) -> Response:
         raise InvalidRequest(f"_count={raw_count!r} must be a non-negative whole number.")
     count = int(raw_count) if raw_count else None
     async with svc.repository.unit_of_work(write=False) as uow:
-        await svc.resources.read(uow, "Patient", patient_id)
+        await svc.resources.read(uow, "Patient", patient_id, guard=guard)
         bundle = await svc.search.everything(
             uow,
             patient_id,
@@ -47,5 +54,8 @@ async def everything(request: Request, patient_id: str) -> Response:
             count=count,
             base=base_url(request),
             self_url=str(request.url),
+            guard=guard,
         )
-    return json_response(bundle)
+    content = orjson.dumps(bundle)
+    audit_served(request, access, content)
+    return json_response(content)

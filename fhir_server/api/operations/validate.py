@@ -10,6 +10,8 @@ from fastapi.responses import Response
 from fhir_server.api.deps import services
 from fhir_server.api.negotiation import check_accept, json_response, read_body
 from fhir_server.api.outcomes import informational, outcome_for
+from fhir_server.api.security import request_access
+from fhir_server.auth.policy import Interaction
 from fhir_server.errors import FhirError, InvalidRequest
 from fhir_server.fhir_models import validate_resource
 
@@ -29,6 +31,7 @@ def _resource_of(body: Any) -> Any:
 async def _validate(request: Request, res_type: str, res_id: str | None) -> Response:
     check_accept(request)
     services(request).resources.check_type(res_type)
+    (await request_access(request)).guard.require(Interaction.OPERATION, res_type, operation="validate")
     resource = _resource_of(await read_body(request))
     try:
         validate_resource(resource, res_type)

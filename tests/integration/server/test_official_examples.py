@@ -20,9 +20,15 @@ pytestmark = pytest.mark.skipif(not EXAMPLES, reason="../shared/data/fhir-exampl
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, tmp_path: Path, keys_dir: Path) -> Settings:
     """The examples reference resources that are not among them, so integrity checks are off here."""
-    return Settings(database_url=database_url, referential_integrity=False)
+    return Settings(
+        database_url=database_url,
+        referential_integrity=False,
+        data_dir=tmp_path,
+        keys_dir=keys_dir,
+        public_base_url="http://testserver/fhir",
+    )
 
 
 def _without_meta(resource: dict) -> dict:
