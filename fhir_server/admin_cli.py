@@ -1,4 +1,4 @@
-"""`novamind users …`, `novamind clients …` and `novamind token …`: administering the authorization server.
+"""`novamind users|clients|token|keys …`: administering the authorization server.
 
 The commands work on the same database and key directory as `novamind serve` with the same options (and
 `NOVAMIND_*` variables), migrating the database first, so they can run before the server ever started.
@@ -21,6 +21,7 @@ from typing import Any
 
 from fhir_server.auth.components import AuthComponents, build_auth_components
 from fhir_server.auth.errors import InvalidScope
+from fhir_server.auth.keys import SIGNING_ALGORITHMS
 from fhir_server.auth.records import Client, ClientKind, User
 from fhir_server.auth.roles import Role
 from fhir_server.auth.scopes import parse_scopes
@@ -42,6 +43,7 @@ def register(sub: argparse._SubParsersAction, settings_from: SettingsFrom) -> No
     _add_users(sub, settings_from)
     _add_clients(sub, settings_from)
     _add_token(sub, settings_from)
+    _add_keys(sub, settings_from)
 
 
 def _server_options(parser: argparse.ArgumentParser) -> None:
@@ -257,3 +259,36 @@ async def _token(auth: AuthComponents, args: argparse.Namespace) -> None:
         lifetime=timedelta(seconds=args.lifetime) if args.lifetime else None,
     )
     print(issued.token)
+
+
+# -- keys ---------------------------------------------------------------------------------------------------
+
+
+def _add_keys(sub: argparse._SubParsersAction, settings_from: SettingsFrom) -> None:
+    keys = sub.add_parser("keys", help="the server's signing keys (under <data dir>/keys)")
+    commands = keys.add_subparsers(dest="keys_command", required=True)
+    rotate = commands.add_parser(
+        "rotate", help="make new active keys; the old ones keep verifying (and stay in the JWKS) until retired"
+    )
+    rotate.add_argument("--alg", choices=list(SIGNING_ALGORITHMS), help="one algorithm (default: all)")
+    rotate.add_argument(
+        "--retire-after",
+        type=int,
+        default=86_400,
+        help="seconds the old keys still verify; at least the longest token lifetime (default one day)",
+    )
+    _command(rotate, settings_from, _keys_rotate)
+    _command(commands.add_parser("list", help="list keys: kid, algorithm, created, retires"), settings_from, _keys_list)
+
+
+async def _keys_rotate(auth: AuthComponents, args: argparse.Namespace) -> None:
+    if args.retire_after < 0:
+        raise AdminError("--retire-after must not be negative")
+    for key in auth.keys.rotate(args.alg, retire_after=timedelta(seconds=args.retire_after)):
+        print(f"new active {key.alg} key {key.kid}")
+
+
+async def _keys_list(auth: AuthComponents, args: argparse.Namespace) -> None:
+    for key in auth.keys.keys:
+        retires = key.retire_at.isoformat() if key.retire_at else "active"
+        print("\t".join((key.kid, key.alg, key.created_at.isoformat(), retires)))

@@ -18,6 +18,7 @@ from fhir_server.api.deps import Services
 from fhir_server.api.negotiation import json_response
 from fhir_server.api.operations import OPERATIONS, ROUTERS
 from fhir_server.api.outcomes import challenge_for, operation_outcome, outcome_for, status_for
+from fhir_server.audit.search import capability_resource as audit_capability
 from fhir_server.audit.trail import AuditTrail
 from fhir_server.auth.components import build_auth_components
 from fhir_server.errors import FhirError
@@ -26,7 +27,7 @@ from fhir_server.search.registry import SearchRegistry
 from fhir_server.services.bundles import BundleService
 from fhir_server.services.resources import ResourceService
 from fhir_server.services.search import SearchService
-from fhir_server.settings import Settings
+from fhir_server.settings import Settings, is_loopback
 from fhir_server.storage.db import create_engine
 from fhir_server.storage.migrate import upgrade
 from fhir_server.storage.repository import ResourceRepository
@@ -84,6 +85,7 @@ def build_services(settings: Settings) -> Services:
             base=settings.base_url(),
             software_version=software_version(),
             extra_rest={"security": capability.smart_security(settings.auth_base_url())},
+            served_elsewhere={"AuditEvent": audit_capability()},
         ),
         auth=auth,
         audit=AuditTrail(engine, base_url=settings.base_url()),
@@ -92,6 +94,8 @@ def build_services(settings: Settings) -> Services:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    if settings.insecure_no_auth and not is_loopback(settings.host):
+        raise ValueError("NOVAMIND_INSECURE_NO_AUTH is for local development: it needs a loopback host.")
     services = build_services(settings)
     engine = services.repository.engine
 
@@ -100,9 +104,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await upgrade(engine)
         await services.repository.start()
         await services.audit.start()
-        yield
-        await services.audit.close()
-        await services.repository.close()
+        try:
+            yield
+        finally:
+            try:
+                await services.audit.close()  # writes and seals what is still queued
+            finally:
+                await services.repository.close()
 
     app = FastAPI(
         title="NovaMind Twin FHIR server",

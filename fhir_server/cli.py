@@ -24,6 +24,11 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-dir", default=None, help="where the embedded database lives (./novamind-data)")
     p.add_argument("--demo", action="store_true", help="load the demo patients before serving")
     p.add_argument("--workers", type=int, default=1)
+    p.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="local development only: serve the FHIR API without authorization (loopback only; warns on start)",
+    )
     p.set_defaults(func=_serve)
 
 
@@ -37,6 +42,7 @@ def _settings_from(args: argparse.Namespace):
             "port": args.port,
             "database_url": args.database_url,
             "data_dir": args.data_dir,
+            "insecure_no_auth": True if getattr(args, "no_auth", False) else None,
         }.items()
         if v is not None
     }

@@ -10,9 +10,19 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from fhir_server.auth.records import Client, ClientKind
 from fhir_server.settings import Settings
 
 DEMO_SYSTEM = "http://novamind.example.org/fhir/sid/demo-patient"
+# What README's tour mints tokens for (`novamind token --client-id demo-scripts ...`). It has no secret and no
+# usable redirect: only someone with the server's data directory can obtain a token for it.
+DEMO_SCRIPTS_CLIENT = Client(
+    "demo-scripts",
+    "Demo scripts (novamind token)",
+    ClientKind.PUBLIC,
+    ("http://127.0.0.1/unused",),
+    "system/*.cruds",
+)
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
 SURVEY = {
@@ -165,6 +175,8 @@ async def load_demo(settings: Settings) -> int:
             representation=False,
             guard=AccessGuard.full_access(services.registry),
         )
+        if await services.auth.store.client(DEMO_SCRIPTS_CLIENT.client_id) is None:
+            await services.auth.store.add_client(DEMO_SCRIPTS_CLIENT)
         return len(result.get("entry", []))
     finally:
         await services.repository.engine.dispose()

@@ -8,12 +8,19 @@ import sys
 
 import uvicorn
 
-from fhir_server.settings import Settings
+from fhir_server.settings import Settings, is_loopback
 from fhir_server.storage.db import is_sqlite
 
 
 def serve(settings: Settings, *, demo: bool = False, workers: int = 1) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.insecure_no_auth and not is_loopback(settings.host):
+        print(
+            f"novamind serve: --no-auth is for local development and only binds to loopback "
+            f"(127.0.0.1, ::1, localhost), not {settings.host}.",
+            file=sys.stderr,
+        )
+        return 2
     if workers > 1 and is_sqlite(settings.resolved_database_url()):
         print(
             "novamind serve: --workers > 1 needs PostgreSQL (--database-url postgresql+asyncpg://…); "
@@ -27,12 +34,13 @@ def serve(settings: Settings, *, demo: bool = False, workers: int = 1) -> int:
         count = asyncio.run(load_demo(settings))
         logging.getLogger("novamind").info("demo data ready (%d resources)", count)
     print(f"NovaMind Twin FHIR server: {settings.base_url()}", flush=True)
-    logging.getLogger("novamind").warning(
-        "SMART authorization is not enforced in this release: anyone who can reach %s:%s can read and write. "
-        "Use synthetic data only.",
-        settings.host,
-        settings.port,
-    )
+    if settings.insecure_no_auth:
+        logging.getLogger("novamind").warning(
+            "AUTHORIZATION IS OFF (--no-auth): anyone who can reach %s:%s can read and write every record. "
+            "For local development with synthetic data only.",
+            settings.host,
+            settings.port,
+        )
     if workers > 1:
         # Each worker builds its own app from the environment (uvicorn imports the factory).
         import os

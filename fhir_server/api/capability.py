@@ -53,10 +53,15 @@ def build_capability(
     base: str,
     software_version: str,
     extra_rest: dict[str, Any] | None = None,
+    served_elsewhere: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """`operations` maps an operation name to the resource types it is offered on ('*' = system)."""
+    """`operations` maps an operation name to the resource types it is offered on ('*' = system);
+    `served_elsewhere` gives the entries of types a dedicated router serves (e.g. the read-only AuditEvent)."""
     resources = []
     for res_type in sorted(resource_types):
+        if served_elsewhere and res_type in served_elsewhere:
+            resources.append(served_elsewhere[res_type])
+            continue
         params = [
             {"name": code, "definition": d.url, "type": d.type}
             for code, d in sorted(registry.for_type(res_type).items())

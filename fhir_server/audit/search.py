@@ -177,6 +177,33 @@ _BUILDERS: dict[str, Any] = {
 }
 
 
+# (name, type, definition) for the CapabilityStatement: what this search really supports.
+SEARCH_PARAMETERS: tuple[tuple[str, str, str], ...] = (
+    ("_id", "token", "http://hl7.org/fhir/SearchParameter/Resource-id"),
+    ("patient", "reference", "http://hl7.org/fhir/SearchParameter/AuditEvent-patient"),
+    ("entity", "reference", "http://hl7.org/fhir/SearchParameter/AuditEvent-entity"),
+    ("agent", "reference", "http://hl7.org/fhir/SearchParameter/AuditEvent-agent"),
+    ("altid", "token", "http://hl7.org/fhir/SearchParameter/AuditEvent-altid"),
+    ("date", "date", "http://hl7.org/fhir/SearchParameter/AuditEvent-date"),
+    ("action", "token", "http://hl7.org/fhir/SearchParameter/AuditEvent-action"),
+    ("outcome", "token", "http://hl7.org/fhir/SearchParameter/AuditEvent-outcome"),
+    ("type", "token", "http://hl7.org/fhir/SearchParameter/AuditEvent-type"),
+    ("subtype", "token", "http://hl7.org/fhir/SearchParameter/AuditEvent-subtype"),
+)
+
+
+def capability_resource() -> dict[str, Any]:
+    """AuditEvent's entry in CapabilityStatement.rest.resource: read-only, with the parameters above."""
+    return {
+        "type": "AuditEvent",
+        "interaction": [{"code": code} for code in ("read", "vread", "history-instance", "search-type")],
+        "versioning": "versioned",
+        "readHistory": False,
+        "updateCreate": False,
+        "searchParam": [{"name": n, "type": t, "definition": d} for n, t, d in SEARCH_PARAMETERS],
+    }
+
+
 async def find(engine: AsyncEngine, query: AuditQuery) -> AuditPage:
     """One page of matching events, newest first, and the cursor of the next page if there is one."""
     stmt = select(audit_event.c.pk, audit_event.c.content).where(*query.conditions)

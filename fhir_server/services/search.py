@@ -58,7 +58,7 @@ class SearchService:
         guard.require_query(q)
         restriction = guard.restrict(resource_pk, guard.require(Interaction.SEARCH_TYPE, res_type))
         await uow.flush()
-        stmt = build_search(q, self.registry).limit(3)
+        stmt = build_search(q, self.registry, hop_filter=guard.hop_filter).limit(3)
         if restriction is not None:
             stmt = stmt.where(restriction)
         pks = [row[0] for row in await uow.conn.execute(stmt)]
@@ -107,7 +107,7 @@ class SearchService:
         count = self._page_size(q)
         self_url = f"{base}/{self_path}" + (f"?{urlencode(pairs)}" if pairs else "")
         if q.summary == "count":
-            count_stmt = build_count(q, self.registry, compartment=compartment)
+            count_stmt = build_count(q, self.registry, compartment=compartment, hop_filter=guard.hop_filter)
             if restriction is not None:
                 count_stmt = count_stmt.where(restriction)
             counted = (await uow.conn.execute(count_stmt)).scalar_one()
@@ -117,7 +117,7 @@ class SearchService:
                 total=int(counted),
                 link=[{"relation": "self", "url": self_url}],
             )
-        stmt = build_search(q, self.registry, compartment=compartment)
+        stmt = build_search(q, self.registry, compartment=compartment, hop_filter=guard.hop_filter)
         if restriction is not None:
             stmt = stmt.where(restriction)
         # First page and its resources in one round trip; most searches (one patient's data) end there.
@@ -138,7 +138,7 @@ class SearchService:
         if truncated:
             total = None
             if q.total == "accurate":
-                count_stmt = build_count(q, self.registry, compartment=compartment)
+                count_stmt = build_count(q, self.registry, compartment=compartment, hop_filter=guard.hop_filter)
                 if restriction is not None:
                     count_stmt = count_stmt.where(restriction)
                 total = int((await uow.conn.execute(count_stmt)).scalar_one())

@@ -25,6 +25,9 @@ from fhir_server.search.values_parse import Value
 from fhir_server.storage.tables import INDEX_TABLES, compartment, resource
 
 Cond = ColumnElement[bool]
+# Given a resource alias reached by a chain or `_has` hop and the types it may have: an extra condition on
+# it (authorization: only resources the searcher may see can make a hop match), or None.
+HopFilter = Callable[[NamedFromClause, tuple[str, ...]], "Cond | None"]
 _DAY_US = 86_400_000_000
 
 
@@ -174,9 +177,14 @@ def _pooled_alias(table: Table, n: int) -> NamedFromClause:
 class _Builder:
     """Builds conditions against one registry (needed for composite component types)."""
 
-    def __init__(self, registry: SearchRegistry) -> None:
+    def __init__(self, registry: SearchRegistry, hop_filter: HopFilter | None = None) -> None:
         self.registry = registry
+        self.hop_filter = hop_filter
         self._used: dict[str, int] = {}
+
+    def _hop_conditions(self, alias: NamedFromClause, res_types: tuple[str, ...]) -> list[Cond]:
+        extra = self.hop_filter(alias, res_types) if self.hop_filter is not None else None
+        return [] if extra is None else [extra]
 
     def alias(self, table: Table) -> NamedFromClause:
         """The next unused alias of `table` in this statement, from a pool built once per process.
@@ -213,6 +221,7 @@ class _Builder:
                     ref.c.target_type == outer.c.res_type,
                     ref.c.target_id == outer.c.res_id,
                     src.c.deleted == false(),
+                    *self._hop_conditions(src, (has_link.res_type,)),
                     inner,
                 )
             )
@@ -230,6 +239,7 @@ class _Builder:
                     ref.c.param == link.param.code,
                     ref.c.target_type.in_(link.target_types),
                     target.c.deleted == false(),
+                    *self._hop_conditions(target, link.target_types),
                     inner,
                 )
             )
@@ -376,9 +386,15 @@ def _conditions(query: SearchQuery, builder: _Builder, compartment_of: tuple[str
     return conditions
 
 
-def build_search(query: SearchQuery, registry: SearchRegistry, *, compartment: tuple[str, str] | None = None) -> Select:
+def build_search(
+    query: SearchQuery,
+    registry: SearchRegistry,
+    *,
+    compartment: tuple[str, str] | None = None,
+    hop_filter: HopFilter | None = None,
+) -> Select:
     """`SELECT resource.pk` of current matches, in `_sort` order (missing values last), ties by pk."""
-    builder = _Builder(registry)
+    builder = _Builder(registry, hop_filter)
     order: list[ColumnElement] = []
     for key in query.sort:
         expression = builder.sort_expression(key, resource)
@@ -390,7 +406,13 @@ def build_search(query: SearchQuery, registry: SearchRegistry, *, compartment: t
     return select(resource.c.pk).where(*_conditions(query, builder, compartment)).order_by(*order)
 
 
-def build_count(query: SearchQuery, registry: SearchRegistry, *, compartment: tuple[str, str] | None = None) -> Select:
+def build_count(
+    query: SearchQuery,
+    registry: SearchRegistry,
+    *,
+    compartment: tuple[str, str] | None = None,
+    hop_filter: HopFilter | None = None,
+) -> Select:
     """`SELECT count(*)` of the same matches, for `_total=accurate`."""
-    conditions = _conditions(query, _Builder(registry), compartment)
+    conditions = _conditions(query, _Builder(registry, hop_filter), compartment)
     return select(func.count()).select_from(resource).where(*conditions)

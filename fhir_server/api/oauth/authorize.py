@@ -44,6 +44,7 @@ from fhir_server.auth.consent import apply_choices, describe, offers_offline_acc
 from fhir_server.auth.csrf import CsrfError, CsrfGuard, SignedCodec, TamperedError, load_or_create_secret
 from fhir_server.auth.errors import InvalidRequest, OAuthError
 from fhir_server.auth.records import AuthorizationGrant, LaunchContext, User
+from fhir_server.auth.scopes import parse_scopes
 from fhir_server.errors import FhirError
 from fhir_server.search.params import parse_search
 from fhir_server.storage.search_sql import build_search
@@ -86,6 +87,8 @@ class BrowserKit:
             loader=PackageLoader("fhir_server.auth", "templates"),
             autoescape=select_autoescape(["html"]),
             undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
         )
         return cls(pages, CsrfGuard(secret), SignedCodec(secret, "pending-authorization"))
 
@@ -389,7 +392,10 @@ async def _decide(request: Request) -> Response:
         raise PageError(400, "This app is no longer registered", "The app's registration changed; nothing was shared.")
     if form.get("decision") != "approve":
         return _deny(request, pending, AccessDenied("The user denied access."), user)
-    granted = apply_choices(valid.scopes, {name for name, value in form.items() if value})
+    # Cut again: the client's registration may have narrowed since the request was validated.
+    granted = apply_choices(valid.scopes, {name for name, value in form.items() if value}).within(
+        parse_scopes(client.scope)
+    )
     if not granted:
         return _deny(request, pending, AccessDenied("The user allowed no access."), user)
     grant = AuthorizationGrant(

@@ -378,3 +378,18 @@ async def test_read_only_scopes_cannot_write(app: FastAPI, admin: httpx.AsyncCli
     async with await _client(app, "patient/*.rs", patient="alice") as reader:
         r = await reader.put("Observation/a-hr", json=_observation("a-hr", "alice", "8867-4", VITALS))
         assert r.status_code == 403
+
+
+async def test_has_cannot_probe_observations_outside_a_query_scope(app: FastAPI, admin: httpx.AsyncClient) -> None:
+    scope = f"patient/Patient.rs patient/Observation.rs?category={VITALS}"
+    async with await _client(app, scope, patient="alice") as vitals:
+        lab = {"_has:Observation:subject:code": f"{LOINC}|2345-7"}  # Alice's lab result, out of this scope
+        assert _ids((await vitals.get("Patient", params=lab)).json()) == set()
+        heart = {"_has:Observation:subject:code": f"{LOINC}|8867-4"}
+        assert _ids((await vitals.get("Patient", params=heart)).json()) == {"Patient/alice"}
+
+
+async def test_chains_cannot_probe_types_outside_the_scopes(app: FastAPI, admin: httpx.AsyncClient) -> None:
+    async with await _client(app, "patient/Observation.rs", patient="alice") as observations_only:
+        r = await observations_only.get("Observation", params={"subject:Patient.name": "Liddell"})
+        assert r.status_code == 403 or _ids(r.json()) == set()

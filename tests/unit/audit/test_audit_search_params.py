@@ -56,3 +56,11 @@ def test_patient_must_name_a_patient() -> None:
 def test_count_must_be_an_integer() -> None:
     with pytest.raises(InvalidRequest, match="_count"):
         parse(("_count", "ten"))
+
+
+def test_the_capability_entry_lists_exactly_the_supported_parameters_and_no_writes() -> None:
+    from fhir_server.audit.search import _BUILDERS, capability_resource
+
+    entry = capability_resource()
+    assert {p["name"] for p in entry["searchParam"]} == {n for n in _BUILDERS if ":" not in n}
+    assert {i["code"] for i in entry["interaction"]}.isdisjoint({"create", "update", "patch", "delete"})
