@@ -16,6 +16,7 @@ from fhir_server.api import audit, capability, interactions, oauth
 from fhir_server.api.auditing import audit_failure
 from fhir_server.api.deps import Services
 from fhir_server.api.negotiation import json_response
+from fhir_server.api.oauth.authorize import BrowserKit
 from fhir_server.api.operations import OPERATIONS, ROUTERS
 from fhir_server.api.outcomes import challenge_for, operation_outcome, outcome_for, status_for
 from fhir_server.audit.search import capability_resource as audit_capability
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redirect_slashes=False,
     )
     app.state.services = services
+    app.state.browser_kit = BrowserKit.open(services)  # login/consent pages: templates, CSRF, signed state
     app.include_router(capability.router)
     for router in oauth.ROUTERS:  # before the FHIR interactions, whose /fhir/{type}/{id} would take .well-known
         app.include_router(router)

@@ -94,11 +94,9 @@ class BrowserKit:
 
 
 def browser_kit(request: Request) -> BrowserKit:
-    """One kit per app, made on first use (reading the secret file) and kept on the app's state."""
-    kit = getattr(request.app.state, "browser_kit", None)
-    if not isinstance(kit, BrowserKit):
-        kit = BrowserKit.open(services(request))
-        request.app.state.browser_kit = kit
+    """The app's kit, made by the composition root (`create_app`)."""
+    kit = request.app.state.browser_kit
+    assert isinstance(kit, BrowserKit)
     return kit
 
 
