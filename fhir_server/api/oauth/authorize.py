@@ -135,6 +135,25 @@ async def login_submit(request: Request) -> Response:
     return await _guarded(request, lambda: _login(request))
 
 
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    """End the sign-in session: the cookie goes, and so do the session's `online_access` refresh tokens."""
+
+    async def run() -> Response:
+        _check_csrf(request, dict(await _form_pairs(request)))
+        session_id = request.cookies.get(SESSION_COOKIE)
+        user = await _session_user(request)
+        if session_id:
+            await _auth(request).store.end_session(session_id)
+        if user is not None:
+            _audit(request, "login", AuditOutcome.SUCCESS, "signed out", user=user)
+        response = _page(request, "signed_out.html", 200)
+        response.delete_cookie(SESSION_COOKIE, path="/auth")
+        return response
+
+    return await _guarded(request, run)
+
+
 @router.get("/patient-picker")
 async def picker_page(request: Request) -> Response:
     return await _guarded(request, lambda: _picker(request))
@@ -252,7 +271,10 @@ async def _login(request: Request) -> Response:
         await store.end_session(old)
     session_id = await store.start_session(user.username)
     if pending is None:
-        response: Response = _page(request, "signed_in.html", 200, display_name=user.display_name)
+        csrf_token = browser_kit(request).csrf.token_for(session_id)
+        response: Response = _page(
+            request, "signed_in.html", 200, display_name=user.display_name, csrf_token=csrf_token
+        )
     else:  # whoever signs in now is the one who approves (a launch bound to a user was checked above)
         response = _see_other("/auth/consent", pending=_dump(request, pending.for_user(user.username)))
     _set_cookie(request, response, SESSION_COOKIE, session_id, max_age=services(request).settings.session_seconds)

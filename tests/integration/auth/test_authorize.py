@@ -613,3 +613,19 @@ async def test_issued_code_is_audited_with_client_user_and_patient(app: FastAPI,
     assert (row.kind, row.outcome, row.client_id, row.subject) == ("login", "0", "app", "pat")
     assert b"Patient/p1" in row.content
     assert code.encode() not in row.content
+
+
+async def test_signing_out_ends_the_session(browser: httpx.AsyncClient) -> None:
+    page = await browser.get("/auth/login")
+    form = {"csrf_token": hidden(page.text, "csrf_token"), "username": "pat", "password": "pat-password"}
+    signed_in = await post_form(browser, "/auth/login", form)
+    assert signed_in.status_code == 200, signed_in.text
+    signed_out = await post_form(browser, "/auth/logout", {"csrf_token": hidden(signed_in.text, "csrf_token")})
+    assert signed_out.status_code == 200
+    again = await browser.get("/auth/authorize", params=authorize_params())
+    assert again.status_code == 303
+    assert again.headers["location"].startswith("/auth/login?")
+
+
+async def test_signing_out_needs_the_csrf_token(browser: httpx.AsyncClient) -> None:
+    assert (await post_form(browser, "/auth/logout", {})).status_code == 400
