@@ -71,7 +71,7 @@ def build_services(settings: Settings) -> Services:
     operations = {
         name: tuple(sorted(resource_types)) if types == ("*",) else types for name, types in OPERATIONS.items()
     }
-    auth = build_auth_components(settings, engine)
+    auth = build_auth_components(settings, engine, probe=repository.probe)
     return Services(
         settings=settings,
         repository=repository,

@@ -22,7 +22,7 @@ from fhir_server.auth.keys import KeyRing
 from fhir_server.auth.passwords import Passwords
 from fhir_server.auth.roles import Role
 from fhir_server.auth.scopes import ScopeSet
-from fhir_server.auth.store import AuthStore
+from fhir_server.auth.store import AuthStore, Probe
 from fhir_server.auth.tokens import AccessTokenService, IssuedToken
 from fhir_server.settings import Settings
 
@@ -93,7 +93,12 @@ async def fetch_jwks(url: str) -> Mapping[str, Any]:
 
 
 def build_auth_components(
-    settings: Settings, engine: AsyncEngine, *, clock: Clock = utc_now, passwords: Passwords | None = None
+    settings: Settings,
+    engine: AsyncEngine,
+    *,
+    clock: Clock = utc_now,
+    passwords: Passwords | None = None,
+    probe: Probe | None = None,
 ) -> AuthComponents:
     """Open (on first start: create) the signing keys and wire the authorization server over `engine`."""
     issuer = settings.base_url()
@@ -103,6 +108,7 @@ def build_auth_components(
         passwords or Passwords(time_cost=settings.argon2_time_cost, memory_cost_kib=settings.argon2_memory_kib),
         clock=clock,
         session_lifetime=timedelta(seconds=settings.session_seconds),
+        probe=probe,
     )
     token_lifetime = timedelta(seconds=settings.access_token_seconds)
     auth_base = settings.auth_base_url()

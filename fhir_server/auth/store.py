@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -74,6 +75,11 @@ def _instant(us: int) -> datetime:
     return _EPOCH + timedelta(microseconds=us)
 
 
+# A one-row existence probe on a fast read path (ResourceRepository.probe); `$n` placeholders.
+Probe = Callable[..., Awaitable[bool]]
+_ACTIVE_TOKEN_SQL = "SELECT 1 FROM auth_access_token WHERE jti = $1 AND NOT revoked AND expires > $2"
+
+
 class AuthStore:
     """One per process, built in the composition root over the shared engine."""
 
@@ -84,8 +90,10 @@ class AuthStore:
         *,
         clock: Clock = utc_now,
         session_lifetime: timedelta = timedelta(hours=12),
+        probe: Probe | None = None,
     ) -> None:
         self._engine = engine
+        self._probe = probe
         self._passwords = passwords
         self._clock = clock
         self._session_lifetime = session_lifetime
@@ -429,6 +437,8 @@ class AuthStore:
 
     async def access_token_active(self, jti: str) -> bool:
         """Issued by us, not revoked, not expired: the resource server asks this on every request."""
+        if self._probe is not None:
+            return await self._probe(_ACTIVE_TOKEN_SQL, jti, self._now())
         query = select(auth_access_token.c.jti).where(
             auth_access_token.c.jti == jti,
             auth_access_token.c.revoked.is_(False),

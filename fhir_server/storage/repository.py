@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
@@ -463,14 +464,36 @@ class ResourceRepository:
         async with self.unit_of_work(write=False) as uow:
             return await uow.current(res_type, res_id)
 
-    def _sqlite_latest(self, res_type: str, res_id: str) -> StoredResource | None:
+    async def probe(self, sql: str, *args: Any) -> bool:
+        """Whether a one-row query (PostgreSQL `$n` placeholders) finds a row, on the read-by-id fast path.
+
+        For the checks every request makes besides its own query (is this access token still active?), which
+        would otherwise cost more through SQLAlchemy's async layer than the read they guard.
+        """
+        if self._fast_reads is not None:
+            return await self._fast_reads.fetchval(sql, *args) is not None
+        if self._sqlite_file is not None:
+            qmark = re.sub(r"\$\d+", "?", sql)
+            return await asyncio.to_thread(self._sqlite_probe, qmark, args)
+        async with self._read_engine.connect() as conn:
+            bound = text(re.sub(r"\$(\d+)", r":p\1", sql))
+            row = (await conn.execute(bound, {f"p{i + 1}": v for i, v in enumerate(args)})).first()
+            return row is not None
+
+    def _sqlite_probe(self, sql: str, args: tuple[Any, ...]) -> bool:
+        return self._sqlite_reader().execute(sql, args).fetchone() is not None
+
+    def _sqlite_reader(self) -> sqlite3.Connection:
         connection = getattr(self._sqlite_local, "connection", None)
         if connection is None:
             connection = sqlite3.connect(f"file:{self._sqlite_file}?mode=ro", uri=True, check_same_thread=False)
             connection.execute("PRAGMA busy_timeout=30000")
             self._sqlite_local.connection = connection
             self._sqlite_readers.append(connection)
-        row = connection.execute(_CURRENT_SQL_QMARK, (res_type, res_id)).fetchone()
+        return connection
+
+    def _sqlite_latest(self, res_type: str, res_id: str) -> StoredResource | None:
+        row = self._sqlite_reader().execute(_CURRENT_SQL_QMARK, (res_type, res_id)).fetchone()
         return StoredResource(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6]) if row else None
 
     async def retrying(
