@@ -17,8 +17,11 @@ import orjson
 from fastapi import Request
 from fastapi.responses import Response
 
+from fhir_server.api.deps import services
+from fhir_server.audit.records import AuditKind, AuditOutcome, AuditRecord
 from fhir_server.auth.client_auth import ClientCredentials
 from fhir_server.auth.errors import InvalidClient, InvalidRequest, OAuthError
+from fhir_server.auth.tokens import AccessTokenClaims
 
 FORM = "application/x-www-form-urlencoded"
 MAX_FORM_BYTES = 65_536
@@ -98,3 +101,29 @@ def oauth_error(request: Request, error: OAuthError) -> Response:
 
 def preflight() -> Response:
     return Response(status_code=204, headers=PREFLIGHT)
+
+
+def audit(
+    request: Request,
+    interaction: str,
+    outcome: AuditOutcome,
+    *,
+    detail: str | None = None,
+    client_id: str | None = None,
+    claims: AccessTokenClaims | None = None,
+) -> None:
+    """Record a token-endpoint event (HIPAA 164.312(b): every token issued, every refusal); never a token."""
+    record = AuditRecord(
+        kind=AuditKind.TOKEN,
+        action="E",
+        interaction=interaction,
+        outcome=outcome,
+        outcome_detail=detail[:1000] if detail else None,
+        client_id=claims.client_id if claims else client_id,
+        subject=claims.sub if claims else None,
+        fhir_user=claims.fhir_user if claims else None,
+        role=claims.role.value if claims and claims.role else None,
+        patients=(claims.patient,) if claims and claims.patient else (),
+        source_ip=request.client.host if request.client else None,
+    )
+    services(request).audit.record(record)

@@ -14,7 +14,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from fhir_server.api.deps import services
-from fhir_server.api.oauth.edge import client_credentials, oauth_error, oauth_json, preflight, read_form
+from fhir_server.api.oauth.edge import audit, client_credentials, oauth_error, oauth_json, preflight, read_form
+from fhir_server.audit.records import AuditOutcome
 from fhir_server.auth.client_auth import ClientAuthenticator
 from fhir_server.auth.components import AuthComponents
 from fhir_server.auth.errors import InvalidClient, InvalidRequest, InvalidToken, OAuthError
@@ -34,7 +35,9 @@ async def introspect(request: Request) -> Response:
         if not token:
             raise InvalidRequest("token is required")
     except OAuthError as exc:
+        audit(request, "introspect", AuditOutcome.MINOR_FAILURE, detail=f"{exc.error}: {exc.description}")
         return _refused(request, exc)
+    audit(request, "introspect", AuditOutcome.SUCCESS, client_id=caller.client_id if caller else None)
     return oauth_json(await _describe(auth, token, caller))
 
 

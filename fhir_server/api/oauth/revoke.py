@@ -13,7 +13,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from fhir_server.api.deps import services
-from fhir_server.api.oauth.edge import client_credentials, oauth_error, oauth_json, preflight, read_form
+from fhir_server.api.oauth.edge import audit, client_credentials, oauth_error, oauth_json, preflight, read_form
+from fhir_server.audit.records import AuditOutcome
 from fhir_server.auth.client_auth import ClientAuthenticator
 from fhir_server.auth.components import AuthComponents
 from fhir_server.auth.errors import InvalidRequest, InvalidToken, OAuthError, UnauthorizedClient
@@ -36,7 +37,9 @@ async def revoke(request: Request) -> Response:
         else:
             await _revoke_access(auth, token, client) or await _revoke_refresh(auth, token, client)
     except OAuthError as exc:
+        audit(request, "revoke", AuditOutcome.MINOR_FAILURE, detail=f"{exc.error}: {exc.description}")
         return oauth_error(request, exc)
+    audit(request, "revoke", AuditOutcome.SUCCESS, client_id=client.client_id if client else None)
     return oauth_json({})
 
 
