@@ -33,6 +33,12 @@ def serve(settings: Settings, *, demo: bool = False, workers: int = 1) -> int:
 
         count = asyncio.run(load_demo(settings))
         logging.getLogger("novamind").info("demo data ready (%d resources)", count)
+        print(
+            "Every FHIR request needs an access token. For the demo, in another terminal:\n"
+            "  TOKEN=$(.venv/bin/novamind token --client-id demo-scripts --scope 'system/*.rs')\n"
+            f'  curl -H "Authorization: Bearer $TOKEN" {settings.base_url()}/Patient',
+            flush=True,
+        )
     print(f"NovaMind Twin FHIR server: {settings.base_url()}", flush=True)
     if settings.insecure_no_auth:
         logging.getLogger("novamind").warning(
