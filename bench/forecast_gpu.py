@@ -5,7 +5,8 @@ Usage: PYTHONPATH=. python bench/forecast_gpu.py [--models-dir twin_engine/model
 Inputs are synthetic windows with the production shape (112 days x 6 channels, 30% missing), because
 throughput depends on shape, not on values. Two figures per device: `net` (tensors already on the device,
 forward pass only) and `predict` (the public `predict` path: numpy feature build, transfer, forward, copy
-back). The CPU figure is rerun here so both numbers come from the same machine.
+back), beside `predict_host_inputs` (the earlier path: features built on the CPU, copied to the device per
+chunk). The CPU figure is rerun here so both numbers come from the same machine.
 """
 
 from __future__ import annotations
@@ -63,9 +64,22 @@ def measure(directory: Path, config: dict[str, object], device: str, batch: int)
             for i in range(0, batch, 16384):
                 net(x[i : i + 16384], s[i : i + 16384])
 
+    def predict_host_inputs() -> None:
+        # The earlier path: features built on the CPU, then copied to the device chunk by chunk.
+        with torch.inference_mode():
+            x_cpu, s_cpu = model._inputs(windows, torch.device("cpu"))
+            outs = model._forward_chunks(x_cpu, s_cpu)
+        windows.loc[:, None, None] + windows.scale * np.concatenate(outs, axis=0)[:, :28, :]
+
     net_s = timed(forward, 5)
     predict_s = timed(lambda: model.predict(windows, 28), 3)
-    return {"batch": batch, "net_series_per_s": round(batch / net_s), "predict_series_per_s": round(batch / predict_s)}
+    host_s = timed(predict_host_inputs, 3)
+    return {
+        "batch": batch,
+        "net_series_per_s": round(batch / net_s),
+        "predict_series_per_s": round(batch / predict_s),
+        "predict_host_inputs_series_per_s": round(batch / host_s),
+    }
 
 
 def main() -> None:
