@@ -28,10 +28,13 @@ from fhir_server.search.registry import SearchRegistry
 from fhir_server.services.bundles import BundleService
 from fhir_server.services.resources import ResourceService
 from fhir_server.services.search import SearchService
+from fhir_server.services.terminology_loader import publish_terminology
+from fhir_server.services.value_sets import value_set_codes
 from fhir_server.settings import Settings, is_loopback
 from fhir_server.storage.db import create_engine
 from fhir_server.storage.migrate import upgrade
 from fhir_server.storage.repository import ResourceRepository
+from terminology import Terminology
 
 log = logging.getLogger("novamind")
 
@@ -66,7 +69,8 @@ def build_services(settings: Settings) -> Services:
     engine = create_engine(settings.resolved_database_url(), echo=settings.log_sql)
     repository = ResourceRepository(engine, IndexExtractor(registry, base_url=settings.base_url()))
     resource_types = frozenset(registry.resource_types()) | TYPES_WITHOUT_OWN_PARAMS
-    search = SearchService(registry, settings, repository)
+    terminology = Terminology.load_default(settings.canonical_base)
+    search = SearchService(registry, settings, repository, value_sets=value_set_codes(terminology))
     resources = ResourceService(search, resource_types, referential_integrity=settings.referential_integrity)
     operations = {
         name: tuple(sorted(resource_types)) if types == ("*",) else types for name, types in OPERATIONS.items()
@@ -90,6 +94,7 @@ def build_services(settings: Settings) -> Services:
         ),
         auth=auth,
         audit=AuditTrail(engine, base_url=settings.base_url()),
+        terminology=terminology,
     )
 
 
@@ -106,6 +111,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await services.repository.start()
         await services.audit.start()
         try:
+            if settings.publish_terminology:
+                await publish_terminology(
+                    services.terminology, services.repository, services.resources, services.registry
+                )
             yield
         finally:
             try:

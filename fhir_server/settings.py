@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     # Signing keys (private, mode 0600); defaults to <data_dir>/keys. Share it between API processes.
     keys_dir: Path | None = None
     access_token_seconds: int = 3600
+    # Store the shipped CodeSystems/ValueSets/ConceptMaps as resources at start-up (idempotent). Test suites
+    # that never read them turn it off: validating them costs ~0.4 s per fresh database.
+    publish_terminology: bool = True
     # offline_access refresh tokens live this long; online_access ones live as long as the login session.
     refresh_token_days: int = 90
     # A login session at the authorization server (its cookie) ends after this long, or at logout.

@@ -13,6 +13,10 @@ from pathlib import Path
 import pytest
 
 POSTGRES_URL = os.environ.get("NOVAMIND_TEST_POSTGRES_URL")
+# Each test starts an app on a fresh database; publishing the terminology resources into every one would cost
+# ~0.4 s a test. Tests about terminology pass `publish_terminology=True`; servers started by e2e tests inherit
+# this unless they set it.
+os.environ.setdefault("NOVAMIND_PUBLISH_TERMINOLOGY", "false")
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 

@@ -17,6 +17,7 @@ from fhir_server.services.resources import ResourceService
 from fhir_server.services.search import SearchService
 from fhir_server.settings import Settings
 from fhir_server.storage.repository import ResourceRepository
+from terminology import Terminology
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Services:
     capability: dict[str, Any]
     auth: AuthComponents
     audit: AuditTrail
+    terminology: Terminology
 
     @cached_property
     def capability_json(self) -> bytes:

@@ -21,7 +21,7 @@ class Passwords:
         self._hasher = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_cost_kib, parallelism=parallelism, type=Type.ID
         )
-        self._dummy = self._hasher.hash(secrets.token_urlsafe(16))
+        self._dummy: str | None = None  # made on first need: hashing costs most of a second per process
 
     async def hash(self, password: str) -> str:
         if not password:
@@ -36,8 +36,10 @@ class Passwords:
         return self._hasher.check_needs_rehash(stored_hash)
 
     def _verify(self, stored_hash: str | None, password: str) -> bool:
+        if stored_hash is None and self._dummy is None:
+            self._dummy = self._hasher.hash(secrets.token_urlsafe(16))
         try:
-            matched = self._hasher.verify(stored_hash or self._dummy, password)
+            matched = self._hasher.verify(stored_hash or self._dummy or "", password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
         return matched and stored_hash is not None

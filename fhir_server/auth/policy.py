@@ -71,6 +71,12 @@ OPERATION_LETTERS: Mapping[str, frozenset[str]] = MappingProxyType(
         "everything": frozenset("rs"),  # each returned type is then filtered through its own decision
         "lastn": frozenset("s"),
         "validate": frozenset(),  # touches no stored data; any grant on the type will do
+        # Terminology operations answer from the shipped content, never from patient data: any grant will do.
+        "lookup": frozenset(),
+        "validate-code": frozenset(),
+        "expand": frozenset(),
+        "translate": frozenset(),
+        "subsumes": frozenset(),
     }
 )
 

@@ -7,7 +7,7 @@ than rejected: whether that is an error (`Prefer: handling=strict`) is the servi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from fhir_server.errors import InvalidRequest, NotSupported
@@ -32,6 +32,10 @@ SUPPORTED_MODIFIERS: dict[str, frozenset[str]] = {
     "composite": frozenset({"missing"}),
 }
 TERMINOLOGY_MODIFIERS = frozenset({"above", "below", "in", "not-in", "of-type"})
+VALUE_SET_MODIFIERS = frozenset({"in", "not-in"})
+
+# A value set's URL -> its members as (system, code); raises a FhirError for a value set it does not know.
+ValueSetCodes = Callable[[str], Sequence[tuple[str, str]]]
 SUMMARY_MODES = frozenset({"true", "text", "data", "count", "false"})
 TOTAL_MODES = frozenset({"none", "estimate", "accurate"})
 IGNORED = frozenset({"_format", "_pretty"})
@@ -111,8 +115,9 @@ def _invalid(name: str, message: str) -> InvalidRequest:
 class SearchParser:
     """Parses queries against one registry; stateless apart from it, so one instance serves all requests."""
 
-    def __init__(self, registry: SearchRegistry) -> None:
+    def __init__(self, registry: SearchRegistry, value_sets: ValueSetCodes | None = None) -> None:
         self._registry = registry
+        self._value_sets = value_sets
 
     def _params(self, res_type: str | None) -> dict[str, SearchParamDef]:
         return dict(self._registry.common() if res_type is None else self._registry.for_type(res_type))
@@ -180,6 +185,8 @@ class SearchParser:
         param_type = param.type
         if modifier == "missing":
             return Clause(name, param, (parse_missing(name, raw),), modifier)
+        if modifier in VALUE_SET_MODIFIERS and param_type == "token" and self._value_sets is not None:
+            return self._in_value_sets(name, param, modifier, raw, self._value_sets)
         if modifier in TERMINOLOGY_MODIFIERS and not (param_type == "uri" and modifier in ("above", "below")):
             raise NotSupported(
                 f"Search parameter '{name}': modifier ':{modifier}' is not supported yet", expression=[name]
@@ -198,6 +205,21 @@ class SearchParser:
         else:
             values = tuple(parse_value(name, value_type, alt) for alt in alternatives)
         return Clause(name, param, values, modifier)
+
+    @staticmethod
+    def _in_value_sets(name: str, param: SearchParamDef, modifier: str, raw: str, value_sets: ValueSetCodes) -> Clause:
+        """`:in` is the OR of the value sets' codes; `:not-in` is `:not` over them (no coding in any of them)."""
+        values: list[Value] = []
+        for url in split_unescaped(raw, ","):
+            if not url.strip():
+                raise _invalid(name, f":{modifier} needs the canonical URL of a value set")
+            values += [
+                Value(text=f"{system}|{code}", system=system, code=code, has_system=True)
+                for system, code in value_sets(unescape(url).strip())
+            ]
+        if not values:
+            raise _invalid(name, f"the value set(s) {raw} have no codes to search for")
+        return Clause(name, param, tuple(values), None if modifier == "in" else "not")
 
     def _composite(self, name: str, param: SearchParamDef, raw: str) -> Value:
         parts = split_unescaped(raw, "$")
@@ -347,6 +369,13 @@ _RESULT_PARAMS = frozenset(
 )
 
 
-def parse_search(registry: SearchRegistry, res_type: str | None, pairs: Iterable[tuple[str, str]]) -> SearchQuery:
-    """Convenience wrapper: `parse_search(reg, "Observation", [("code", "http://loinc.org|8867-4")])`."""
-    return SearchParser(registry).parse(res_type, pairs)
+def parse_search(
+    registry: SearchRegistry,
+    res_type: str | None,
+    pairs: Iterable[tuple[str, str]],
+    *,
+    value_sets: ValueSetCodes | None = None,
+) -> SearchQuery:
+    """Convenience wrapper: `parse_search(reg, "Observation", [("code", "http://loinc.org|8867-4")])`;
+    without `value_sets`, `:in` and `:not-in` are reported as not supported."""
+    return SearchParser(registry, value_sets).parse(res_type, pairs)

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, and_, delete, insert, or_, select, text
 from fhir_server.auth.policy import Interaction
 from fhir_server.errors import Gone, InvalidRequest
 from fhir_server.fhir_models import summary_elements
-from fhir_server.search.params import Include, SearchQuery, parse_search
+from fhir_server.search.params import Include, SearchQuery, ValueSetCodes, parse_search
 from fhir_server.search.registry import SearchRegistry
 from fhir_server.services import bundle_builder as bb
 from fhir_server.services.access import AccessGuard
@@ -34,8 +34,16 @@ MAX_INCLUDE_DEPTH = 4
 
 
 class SearchService:
-    def __init__(self, registry: SearchRegistry, settings: Settings, repository: ResourceRepository) -> None:
+    def __init__(
+        self,
+        registry: SearchRegistry,
+        settings: Settings,
+        repository: ResourceRepository,
+        *,
+        value_sets: ValueSetCodes | None = None,
+    ) -> None:
         self.registry = registry
+        self.value_sets = value_sets  # for the token modifiers `:in` / `:not-in`
         self.settings = settings
         self.repository = repository
         self._freezes = 0
@@ -49,7 +57,7 @@ class SearchService:
         pairs = parse_qsl(query.lstrip("?"), keep_blank_values=True)
         if not pairs:
             raise InvalidRequest(f"The conditional criteria '{query}' are empty; give at least one parameter.")
-        q = parse_search(self.registry, res_type, pairs)
+        q = parse_search(self.registry, res_type, pairs, value_sets=self.value_sets)
         if q.unknown:
             raise InvalidRequest(
                 f"Conditional criteria use unknown parameter(s) {', '.join(q.unknown)} for {res_type}; "
@@ -80,7 +88,7 @@ class SearchService:
         self_path: str = "",
     ) -> dict[str, Any]:
         pairs = [(k, v) for k, v in pairs if k != "_format"]
-        q = parse_search(self.registry, res_type, pairs)
+        q = parse_search(self.registry, res_type, pairs, value_sets=self.value_sets)
         guard.require_query(q)
         restriction = self._restriction(guard, res_type, q)
         outcome_entry = None
@@ -171,7 +179,7 @@ class SearchService:
         if row is None or row.expires < now_us():
             raise Gone(f"The search '{cache_id}' has expired or never existed; run the search again.")
         pairs = parse_qsl(row.query.partition("?")[2], keep_blank_values=True)
-        q = parse_search(self.registry, row.res_type, pairs)
+        q = parse_search(self.registry, row.res_type, pairs, value_sets=self.value_sets)
         size = min(count or self._page_size(q), self.settings.max_page_size)
         pks = orjson.loads(row.pks)
         total = row.total if row.total >= 0 else None
