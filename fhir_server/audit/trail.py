@@ -61,6 +61,7 @@ class AuditTrail:
         self._full = asyncio.Event()
         self._write_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     # ---- writing ------------------------------------------------------------------------------------
 
@@ -144,12 +145,19 @@ class AuditTrail:
             self._task = asyncio.create_task(self._run(), name="audit-writer")
 
     async def close(self) -> None:
-        """Stop the writer, then write and seal everything still queued."""
+        """Stop the writer, then write and seal everything still queued.
+
+        The writer is asked to stop, not cancelled: cancelling it inside a write left that SQLite transaction's
+        lock behind until the connection was collected, and the final flush then sat out the busy timeout.
+        """
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            self._stopping = True
+            self._full.set()
+            try:
                 await self._task
-            self._task = None
+            finally:
+                self._task = None
+                self._stopping = False
         await self.flush()
         await self.seal()
 
@@ -159,6 +167,8 @@ class AuditTrail:
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._full.wait(), timeout=self._flush_interval)
+            if self._stopping:
+                return
             try:
                 await self.flush()
                 if loop.time() - last_seal >= self._seal_interval:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import ColumnElement, Select, and_, false, or_, select
 from sqlalchemy.sql.selectable import NamedFromClause
@@ -69,9 +70,7 @@ class AccessGuard:
         """`SELECT pk` of the resources of the decision's type its rules admit; None when all are admitted."""
         if decision.unrestricted:
             return None
-        res = t.resource.c
-        admitted = [self._rule(decision.resource_type, rule) for rule in decision.rules]
-        return select(res.pk).where(res.res_type == decision.resource_type, or_(*admitted) if admitted else false())
+        return _visible_select(decision, self.registry)
 
     def restrict(self, column: ColumnElement[int], decision: Decision) -> ColumnElement[bool] | None:
         """A condition keeping `column` (a resource pk) to what the decision admits, or None for no limit."""
@@ -108,18 +107,6 @@ class AccessGuard:
         # When the caller's query already keeps to `types`, the shorter of the two lists says the same.
         whole = res_type.notin_(excluded) if len(excluded) < len(full) and not exact else res_type.in_(full)
         return or_(whole, *partial)
-
-    def _rule(self, res_type: str, rule: AccessRule) -> ColumnElement[bool]:
-        res = t.resource.c
-        conditions: list[ColumnElement[bool]] = []
-        if rule.patient is not None:
-            comp = t.compartment.c
-            members = select(comp.resource_pk).where(comp.comp_type == "Patient", comp.comp_id == rule.patient)
-            conditions.append(res.pk.in_(members))
-        if rule.filters:
-            query = parse_search(self.registry, res_type, rule.filters)
-            conditions.append(res.pk.in_(build_search(query, self.registry).order_by(None)))
-        return and_(*conditions)
 
     # ---- checks on loaded resources --------------------------------------------------------------------
 
@@ -164,6 +151,8 @@ class AccessGuard:
 
     async def ensure_visible(self, uow: UnitOfWork, decision: Decision, stored: StoredResource) -> None:
         """404, worded like a missing resource, when the token may not see `stored` (existence must not leak)."""
+        if _own_patient(decision, stored):
+            return
         if not await self._admits(uow, decision, stored.pk):
             raise NotFound(f"{stored.res_type}/{stored.res_id} does not exist on this server.")
 
@@ -200,3 +189,32 @@ def _outside(decision: Decision, res_type: str, res_id: str) -> str:
         f"{res_type}/{res_id} would be outside {where}; the access token may only "
         f"{decision.interaction.value} resources inside it."
     )
+
+
+def _own_patient(decision: Decision, stored: StoredResource) -> bool:
+    """A patient-confined rule without filters always admits that patient's own Patient resource."""
+    return stored.res_type == "Patient" and any(
+        rule.patient == stored.res_id and not rule.filters for rule in decision.rules
+    )
+
+
+@lru_cache(maxsize=4096)
+def _visible_select(decision: Decision, registry: SearchRegistry) -> Select:
+    """Built once per distinct decision (policies are shared by every token of an app and patient): making
+    the statement costs more Python than running it."""
+    res = t.resource.c
+    admitted = [_rule(decision.resource_type, rule, registry) for rule in decision.rules]
+    return select(res.pk).where(res.res_type == decision.resource_type, or_(*admitted) if admitted else false())
+
+
+def _rule(res_type: str, rule: AccessRule, registry: SearchRegistry) -> ColumnElement[bool]:
+    res = t.resource.c
+    conditions: list[ColumnElement[bool]] = []
+    if rule.patient is not None:
+        comp = t.compartment.c
+        members = select(comp.resource_pk).where(comp.comp_type == "Patient", comp.comp_id == rule.patient)
+        conditions.append(res.pk.in_(members))
+    if rule.filters:
+        query = parse_search(registry, res_type, rule.filters)
+        conditions.append(res.pk.in_(build_search(query, registry).order_by(None)))
+    return and_(*conditions)
