@@ -88,11 +88,16 @@ class Browser:
         return self._follow(self.http.get(url))
 
     def submit(
-        self, *, values: dict[str, str] | None = None, button: str | None = None, drop: frozenset[str] = frozenset()
+        self,
+        *,
+        values: dict[str, str] | None = None,
+        button: str | None = None,
+        drop: frozenset[str] = frozenset(),
+        method: str = "post",
     ) -> str | None:
         """Submit the page's form: served fields, `values` typed in, boxes in `drop` unticked, `button` pressed."""
         assert self.page is not None
-        forms = [f for f in self.forms() if f.method == "post"]
+        forms = [f for f in self.forms() if f.method == method]
         assert len(forms) == 1, self.page.text
         form = forms[0]
         typed = dict(values or {})
@@ -100,7 +105,10 @@ class Browser:
         sent += list(typed.items())
         if button is not None:
             sent += [b for b in form.buttons if b[1] == button]
-        return self._follow(self.http.post(urljoin(str(self.page.url), form.action), data=dict(sent)))
+        url = urljoin(str(self.page.url), form.action)
+        if method == "get":
+            return self._follow(self.http.get(url, params=dict(sent)))
+        return self._follow(self.http.post(url, data=dict(sent)))
 
     def forms(self) -> list[Form]:
         assert self.page is not None
@@ -361,6 +369,20 @@ def test_a_wrong_password_keeps_the_person_on_the_login_page(world: World, brows
     assert browser.submit(values={"username": world.alice, "password": "not the password"}) is None
     assert browser.page is not None and browser.page.status_code == 401
     assert any(name == "password" for name, _ in browser.forms()[0].fields)
+
+
+def test_a_clinician_picks_the_patient_in_a_standalone_launch(world: World, browser: Browser) -> None:
+    smart = _app(world)
+    assert browser.go(smart.authorize_url) is None
+    assert browser.submit(values={"username": world.clinician, "password": PASSWORD}) is None
+    assert browser.submit(values={"name": "Roberts"}, method="get") is None  # the picker's search
+    assert browser.page is not None and world.bob_patient in browser.page.text
+    assert browser.submit(values={"patient": world.bob_patient}) is None
+    callback = browser.submit(button="approve")
+    assert callback is not None
+    smart.handle_callback(callback)
+    assert smart.patient_id == world.bob_patient
+    assert smart.patient is not None and smart.patient.name[0].family == "Roberts"
 
 
 # ---- EHR launch ---------------------------------------------------------------------------------------------
