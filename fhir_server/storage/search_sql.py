@@ -94,6 +94,35 @@ def _token(t: NamedFromClause, v: Value, modifier: str | None) -> Cond:
     return and_(t.c.system == v.system, t.c.code == v.code)
 
 
+def _any_token(t: NamedFromClause, values: tuple[Value, ...], modifier: str | None) -> Cond:
+    """The OR of many token values as a few `code IN (...)` per system: hundreds of ORed comparisons (an
+    importer asking which of 500 identifiers exist) exceed SQLite's expression-depth limit."""
+    if modifier == "text" or len(values) < 4:
+        return or_(*(_token(t, v, modifier) for v in values))
+    by_system: dict[str | None, list[str]] = {}
+    any_system: list[str] = []
+    rest: list[Cond] = []
+    for v in values:
+        if not v.has_system and v.code is not None:
+            any_system.append(v.code)
+        elif v.has_system and v.code is not None:
+            by_system.setdefault(v.system, []).append(v.code)
+        else:
+            rest.append(_token(t, v, modifier))
+    grouped: list[Cond] = [t.c.code.in_(any_system)] if any_system else []
+    for system, codes in by_system.items():
+        owner = t.c.system.is_(None) if system is None else t.c.system == system
+        grouped.append(and_(owner, t.c.code.in_(codes)))
+    return or_(*grouped, *rest)
+
+
+def _any_of(index_type: str, t: NamedFromClause, values: tuple[Value, ...], modifier: str | None) -> Cond:
+    if index_type == "token":
+        return _any_token(t, values, modifier)
+    condition = _VALUE_CONDITIONS[index_type]
+    return or_(*(condition(t, v, modifier) for v in values))
+
+
 def _date(t: NamedFromClause, v: Value, modifier: str | None) -> Cond:
     return _range_cond(t.c.low, t.c.high, v, v.prefix)
 
@@ -258,19 +287,18 @@ class _Builder:
             # A composite is present when its first component is (rows are only written for whole elements).
             index_type, code = self._component_type(param, 0), component_param_name(param.code, 0)
         table = self.alias(INDEX_TABLES[index_type])
-        condition = _VALUE_CONDITIONS[index_type]
         if drive and modifier not in ("missing", "not"):
             # The driving clause: `pk IN (SELECT resource_pk … WHERE res_type, param, value)` so the engine
             # starts from the (res_type, param, value) index; the other clauses probe per candidate row.
             keys = select(table.c.resource_pk).where(*_of_types(table, res_types), table.c.param == code)
-            return outer.c.pk.in_(keys.where(or_(*(condition(table, v, modifier) for v in clause.values))))
+            return outer.c.pk.in_(keys.where(_any_of(index_type, table, clause.values, modifier)))
         # A probe for one candidate: keyed by resource_pk alone, and deliberately without res_type, so
         # that the (res_type, param, value) indexes cannot lure SQLite away from the resource_pk index.
         rows = select(1).where(table.c.resource_pk == outer.c.pk, table.c.param == code)
         if modifier == "missing":
             present = exists(rows)
             return not_(present) if clause.values[0].text == "true" else present
-        matched = exists(rows.where(or_(*(condition(table, v, modifier) for v in clause.values))))
+        matched = exists(rows.where(_any_of(index_type, table, clause.values, modifier)))
         return not_(matched) if modifier == "not" else matched
 
     @staticmethod

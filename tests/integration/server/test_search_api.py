@@ -251,3 +251,12 @@ async def test_everything_rejects_a_malformed_count(client: httpx.AsyncClient) -
     await put(client, {"resourceType": "Patient", "id": "solo"})
     r = await client.get("Patient/solo/$everything", params={"_count": "many"})
     assert r.status_code == 400
+
+
+async def test_a_search_may_list_hundreds_of_token_values(client: httpx.AsyncClient) -> None:
+    wanted = {"resourceType": "Patient", "identifier": [{"system": "http://example.org/mrn", "value": "m-42"}]}
+    assert (await client.post("Patient", json=wanted)).status_code == 201
+    values = ",".join(f"http://example.org/mrn|m-{i}" for i in range(500))
+    r = await client.get("Patient", params={"identifier": values})
+    assert r.status_code == 200, r.text
+    assert r.json()["total"] == 1
