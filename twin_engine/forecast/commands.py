@@ -7,18 +7,14 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    from twin_engine.forecast.evaluation import EvaluationReport
+    from twin_engine.simulate.cohort import SimulatedCohort
 
-from twin_engine.forecast.base import MAX_HORIZON
-from twin_engine.forecast.evaluation import REPORT_HORIZONS, EvaluationReport, evaluate, test_windows
-from twin_engine.forecast.grid import to_grid
-from twin_engine.forecast.pipeline import ForecasterConfig
-from twin_engine.forecast.plot import plot_forecasts
-from twin_engine.forecast.training import FORECASTER_NAME, load_bundle, save_bundle, train_bundle
-from twin_engine.registry import versions
-from twin_engine.simulate import SimulatorConfig, simulate_cohort
-from twin_engine.simulate.cohort import SimulatedCohort
+# The model code (torch, xgboost, statsforecast) is imported inside the commands: registering them happens on
+# every `novamind` call, and importing torch there cost 10-25 s for `novamind token` and friends.
 
 DEFAULT_MODELS_DIR = Path("novamind-data") / "models"
 
@@ -44,6 +40,9 @@ def add_train_forecaster(sub: argparse._SubParsersAction) -> None:
 
 
 def _next_version(models_dir: Path) -> str:
+    from twin_engine.forecast.training import FORECASTER_NAME
+    from twin_engine.registry import versions
+
     existing = versions(models_dir, FORECASTER_NAME)
     if not existing:
         return "1.0.0"
@@ -52,6 +51,10 @@ def _next_version(models_dir: Path) -> str:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from twin_engine.forecast.pipeline import ForecasterConfig
+    from twin_engine.forecast.training import save_bundle, train_bundle
+    from twin_engine.simulate import SimulatorConfig
+
     if not args.quiet:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     sim = SimulatorConfig(n_patients=args.patients, days=args.days, seed=args.seed)
@@ -89,6 +92,10 @@ def add_evaluate_forecaster(sub: argparse._SubParsersAction) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from twin_engine.forecast.evaluation import evaluate
+    from twin_engine.forecast.training import load_bundle
+    from twin_engine.simulate import SimulatorConfig, simulate_cohort
+
     models = load_bundle(args.models_dir, args.version)
     report = evaluate(models, args.patients, args.days, args.seed, args.windows_per_patient, not args.no_autoets)
     if args.json:
@@ -105,6 +112,11 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _plot(models: dict, cohort: SimulatedCohort, path: Path, seed: int) -> None:  # type: ignore[type-arg]
+    from twin_engine.forecast.base import MAX_HORIZON
+    from twin_engine.forecast.evaluation import test_windows
+    from twin_engine.forecast.grid import to_grid
+    from twin_engine.forecast.plot import plot_forecasts
+
     metric, model = next(iter(models.items()))
     grid = to_grid(cohort.observations, metric)
     windows, _, _ = test_windows(cohort, grid, model.scale, 1, seed)
@@ -114,6 +126,10 @@ def _plot(models: dict, cohort: SimulatedCohort, path: Path, seed: int) -> None:
 
 def format_report(report: EvaluationReport) -> str:
     """Plain-text tables: per metric, model and horizon."""
+    import numpy as np
+
+    from twin_engine.forecast.evaluation import REPORT_HORIZONS
+
     cols = ("mae", "rmse", "mase", "wql", "crps", "coverage_80", "coverage_90", "coverage_95", "width_80")
     lines = [f"held-out simulated patients: {report.patients} x {report.days} days, seed {report.seed}"]
     for m in report.metrics:
