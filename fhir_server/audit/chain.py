@@ -160,11 +160,9 @@ async def verify(engine: AsyncEngine, *, batch: int = 1000) -> AuditVerification
     """Recompute every sealed row's hash in chain order; report the first mismatch or gap."""
     checked, prev, expected = 0, GENESIS, 1
     async with engine.connect() as conn:
-        unsealed = int(
-            (
-                await conn.execute(select(func.count()).select_from(audit_event).where(audit_event.c.seq.is_(None)))
-            ).scalar_one()
-        )
+        if conn.dialect.name == "postgresql":
+            # One snapshot for the whole walk, so a seal committing meanwhile cannot be half seen.
+            await conn.execution_options(isolation_level="REPEATABLE READ")
         while True:
             rows = (
                 await conn.execute(
@@ -180,11 +178,12 @@ async def verify(engine: AsyncEngine, *, batch: int = 1000) -> AuditVerification
                 )
             ).all()
             if not rows:
-                return AuditVerification(checked, unsealed, expected - 1, prev)
+                return AuditVerification(checked, await _unsealed(conn), expected - 1, prev)
             references = await _references(conn, [row.pk for row in rows])
             for row in rows:
                 problem = _check(row, expected, prev, references.get(row.pk, ()))
                 if problem is not None:
+                    unsealed = await _unsealed(conn)
                     return AuditVerification(checked, unsealed, expected - 1, prev, broken_at=expected, problem=problem)
                 checked, prev, expected = checked + 1, row.hash, expected + 1
 
@@ -207,3 +206,9 @@ def _check(row: Any, expected: int, prev: str, references: Iterable[str]) -> str
     if row_hash(prev, row, references) != row.hash:
         return f"row {row.pk} at position {expected} does not match its hash: its content was changed"
     return None
+
+
+async def _unsealed(conn: AsyncConnection) -> int:
+    """Rows not chained yet, counted after the walk: a row checked by the walk is never also reported unsealed."""
+    query = select(func.count()).select_from(audit_event).where(audit_event.c.seq.is_(None))
+    return int((await conn.execute(query)).scalar_one())
