@@ -56,6 +56,9 @@ async def _publish(
     written: list[str] = []
     unchanged: list[str] = []
     async with repository.unit_of_work() as uow:
+        # Processes starting together take turns (PostgreSQL advisory lock; SQLite has one writer anyway):
+        # the second then finds everything published instead of racing the first resource by resource.
+        await uow.lock("terminology-publish")
         for resource in all_resources(terminology):
             res_type, res_id = resource["resourceType"], resource["id"]
             current = await uow.current(res_type, res_id)
