@@ -27,7 +27,6 @@ from fhir_server.storage.repository import StoredResource, UnitOfWork
 
 _PATIENT_REFERENCE = re.compile(rb'"reference":"(?:[^"]*/)?Patient/([A-Za-z0-9\-.]{1,64})(?:/_history/[^"]*)?"')
 _FULL_URL = re.compile(rb'"fullUrl":"[^"]*?/([A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64})"')
-_OWN_PATIENT = re.compile(rb'"fullUrl":"[^"]*?/Patient/([A-Za-z0-9\-.]{1,64})"')
 _FHIR_PATH = re.compile(r"^/fhir(?:/(?P<rest>.*))?$")
 
 
@@ -79,7 +78,7 @@ def audit_served(
         patients = patients_in(body, resource=entity)
     else:
         entities = [m.decode() for m in _FULL_URL.findall(body)]
-        patients = patients_in(body) | {m.decode() for m in _OWN_PATIENT.findall(body)}
+        patients = patients_in(body) | {e.split("/", 1)[1] for e in entities if e.startswith("Patient/")}
     _trail(request).record(_record(request, access, interaction, action, AuditOutcome.SUCCESS, entities, patients))
 
 
@@ -110,6 +109,7 @@ def audit_failure(request: Request, error: FhirError, status: int) -> None:
     if not _FHIR_PATH.match(request.url.path) or request.url.path.endswith("/metadata"):
         return
     access = getattr(request.state, "access", None)
+    known = access if isinstance(access, RequestAccess) else None  # None: refused before a token was accepted
     interaction, action = interaction_of(request)
     security = isinstance(error, InvalidToken | InsufficientScope)
     outcome = AuditOutcome.SERIOUS_FAILURE if status >= 500 else AuditOutcome.MINOR_FAILURE
@@ -119,11 +119,11 @@ def audit_failure(request: Request, error: FhirError, status: int) -> None:
         interaction=interaction,
         outcome=outcome,
         outcome_detail=f"{status}: {error.message}"[:1000],
-        client_id=access.client_id if isinstance(access, RequestAccess) else None,
-        subject=access.subject if isinstance(access, RequestAccess) else None,
-        fhir_user=access.fhir_user if isinstance(access, RequestAccess) else None,
-        role=access.role if isinstance(access, RequestAccess) else None,
-        patients=(access.patient,) if isinstance(access, RequestAccess) and access.patient else (),
+        client_id=known.client_id if known else None,
+        subject=known.subject if known else None,
+        fhir_user=known.fhir_user if known else None,
+        role=known.role if known else None,
+        patients=(known.patient,) if known and known.patient else (),
         query=request.url.query or None,
         source_ip=request.client.host if request.client else None,
     )

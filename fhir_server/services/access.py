@@ -114,18 +114,10 @@ class AccessGuard:
         self, uow: UnitOfWork, interaction: Interaction, resources: Sequence[StoredResource]
     ) -> list[StoredResource]:
         """`resources` without those the token may not see (in their order); types it may not touch go too."""
-        allowed: set[int] = set()
-        for res_type, group in _by_type(resources).items():
-            decision = self.policy.decide(interaction, res_type)
-            if not decision.allowed:
-                continue
-            visible = self.visible(decision)
-            pks = [s.pk for s in group]
-            if visible is None:
-                allowed.update(pks)
-                continue
-            stmt = select(t.resource.c.pk).where(t.resource.c.pk.in_(pks), t.resource.c.pk.in_(visible))
-            allowed.update(row[0] for row in await uow.conn.execute(stmt))
+        by_type: dict[str, list[int]] = {}
+        for stored in resources:
+            by_type.setdefault(stored.res_type, []).append(stored.pk)
+        allowed = await self._allowed(uow, interaction, by_type)
         return [s for s in resources if s.pk in allowed]
 
     async def keep_visible_pks(self, uow: UnitOfWork, interaction: Interaction, pks: Sequence[int]) -> list[int]:
@@ -136,18 +128,22 @@ class AccessGuard:
         by_type: dict[str, list[int]] = {}
         for pk, res_type in await uow.conn.execute(select(res.pk, res.res_type).where(res.pk.in_(list(pks)))):
             by_type.setdefault(res_type, []).append(pk)
+        allowed = await self._allowed(uow, interaction, by_type)
+        return [pk for pk in pks if pk in allowed]
+
+    async def _allowed(self, uow: UnitOfWork, interaction: Interaction, by_type: dict[str, list[int]]) -> set[int]:
+        """The pks (grouped by type) the token may see: whole groups for unrestricted types, one query each else."""
+        res = t.resource.c
         allowed: set[int] = set()
         for res_type, group in by_type.items():
             decision = self.policy.decide(interaction, res_type)
-            if not decision.allowed:
-                continue
-            visible = self.visible(decision)
-            if visible is None:
+            visible = self.visible(decision) if decision.allowed else None
+            if decision.allowed and visible is None:
                 allowed.update(group)
-                continue
-            stmt = select(res.pk).where(res.pk.in_(group), res.pk.in_(visible))
-            allowed.update(row[0] for row in await uow.conn.execute(stmt))
-        return [pk for pk in pks if pk in allowed]
+            elif visible is not None:
+                stmt = select(res.pk).where(res.pk.in_(group), res.pk.in_(visible))
+                allowed.update(row[0] for row in await uow.conn.execute(stmt))
+        return allowed
 
     async def ensure_visible(self, uow: UnitOfWork, decision: Decision, stored: StoredResource) -> None:
         """404, worded like a missing resource, when the token may not see `stored` (existence must not leak)."""
@@ -173,13 +169,6 @@ class AccessGuard:
             return True
         stmt = select(t.resource.c.pk).where(t.resource.c.pk == pk, t.resource.c.pk.in_(visible))
         return (await uow.conn.execute(stmt)).first() is not None
-
-
-def _by_type(resources: Iterable[StoredResource]) -> dict[str, list[StoredResource]]:
-    groups: dict[str, list[StoredResource]] = {}
-    for stored in resources:
-        groups.setdefault(stored.res_type, []).append(stored)
-    return groups
 
 
 def _outside(decision: Decision, res_type: str, res_id: str) -> str:
