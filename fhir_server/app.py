@@ -26,10 +26,11 @@ from fhir_server.errors import FhirError
 from fhir_server.search.extract import IndexExtractor
 from fhir_server.search.registry import SearchRegistry
 from fhir_server.services.bundles import BundleService
+from fhir_server.services.observation_check import ObservationCodingCheck
 from fhir_server.services.resources import ResourceService
 from fhir_server.services.search import SearchService
 from fhir_server.services.terminology_loader import publish_terminology
-from fhir_server.services.value_sets import value_set_codes
+from fhir_server.services.value_sets import terminology_lookups
 from fhir_server.settings import Settings, is_loopback
 from fhir_server.storage.db import create_engine
 from fhir_server.storage.migrate import upgrade
@@ -70,8 +71,14 @@ def build_services(settings: Settings) -> Services:
     repository = ResourceRepository(engine, IndexExtractor(registry, base_url=settings.base_url()))
     resource_types = frozenset(registry.resource_types()) | TYPES_WITHOUT_OWN_PARAMS
     terminology = Terminology.load_default(settings.canonical_base)
-    search = SearchService(registry, settings, repository, value_sets=value_set_codes(terminology))
-    resources = ResourceService(search, resource_types, referential_integrity=settings.referential_integrity)
+    search = SearchService(registry, settings, repository, value_sets=terminology_lookups(terminology))
+    check = settings.observation_coding_check
+    resources = ResourceService(
+        search,
+        resource_types,
+        referential_integrity=settings.referential_integrity,
+        observation_check=None if check == "off" else ObservationCodingCheck(terminology, check),
+    )
     operations = {
         name: tuple(sorted(resource_types)) if types == ("*",) else types for name, types in OPERATIONS.items()
     }

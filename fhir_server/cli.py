@@ -25,6 +25,12 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--demo", action="store_true", help="load the demo patients before serving")
     p.add_argument("--workers", type=int, default=1)
     p.add_argument(
+        "--observation-coding-check",
+        choices=("off", "warn", "reject"),
+        default=None,
+        help="Observations with a LOINC measure in a wrong or non-UCUM unit: store and warn (default), or reject",
+    )
+    p.add_argument(
         "--no-auth",
         action="store_true",
         help="local development only: serve the FHIR API without authorization (loopback only; warns on start)",
@@ -43,6 +49,7 @@ def _settings_from(args: argparse.Namespace):
             "database_url": args.database_url,
             "data_dir": args.data_dir,
             "insecure_no_auth": True if getattr(args, "no_auth", False) else None,
+            "observation_coding_check": getattr(args, "observation_coding_check", None),
         }.items()
         if v is not None
     }

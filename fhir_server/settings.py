@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -32,6 +33,9 @@ class Settings(BaseSettings):
     search_cache_seconds: int = 3600
     # Refuse writes whose relative references (Type/id) point at nothing, as HAPI FHIR does by default.
     referential_integrity: bool = True
+    # Observations coded with a LOINC measure must carry a value in a UCUM unit commensurable with the one our
+    # LOINC table records (heart rate 8867-4 in /min): "warn" stores and reports, "reject" answers 422.
+    observation_coding_check: Literal["off", "warn", "reject"] = "warn"
     log_sql: bool = False
     # Serve the FHIR API without authorization: local development only, refused unless bound to loopback.
     insecure_no_auth: bool = False

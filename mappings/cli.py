@@ -20,7 +20,7 @@ from tqdm import tqdm
 from mappings.fhir_client import FhirClient, FhirRequestError
 from mappings.import_summary import ImportSummary
 from mappings.importer import DEFAULT_BATCH, ImportAbortedError, import_bundle, import_wearables
-from mappings.wearables.formats import READERS
+from mappings.wearables.formats import NO_TIMEZONE, READERS
 
 DEFAULT_SERVER = "http://127.0.0.1:8080/fhir"
 
@@ -28,7 +28,7 @@ DEFAULT_SERVER = "http://127.0.0.1:8080/fhir"
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "import",
-        help="import a wearable export or a FHIR Bundle into a running server",
+        help="import a wearable export, a legacy payload or a FHIR Bundle into a running server",
         description="Validates the whole file first: nothing is imported if a record is rejected, unless "
         "--keep-going. Re-importing a file adds nothing (each record has a stable identifier).",
     )
@@ -39,7 +39,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--token", default=None, help="bearer token (default: $NOVAMIND_TOKEN)")
     p.add_argument("--keep-going", action="store_true", help="import the valid records even if some are rejected")
     p.add_argument("--batch", type=int, default=DEFAULT_BATCH, help="Observations per transaction Bundle")
-    p.add_argument("--timezone", default="UTC", help="IANA zone of Fitbit's local times (default UTC)")
+    p.add_argument(
+        "--timezone",
+        default=None,
+        help="IANA zone of local times written without a UTC offset: Fitbit's (default UTC) and a legacy "
+        "payload's (without this option such times are rejected)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run_import)
 
@@ -61,7 +66,7 @@ def _progress(quiet: bool) -> Callable[[int], Callable[[int], None]]:
 def run_import(args: argparse.Namespace) -> int:
     token = args.token or os.environ.get("NOVAMIND_TOKEN")
     if args.format != "bundle" and not args.patient:
-        print("novamind import: --patient is required for wearable formats", file=sys.stderr)
+        print("novamind import: --patient is required for every format but bundle", file=sys.stderr)
         return 2
     if args.batch < 1:
         print("novamind import: --batch must be at least 1", file=sys.stderr)
@@ -70,7 +75,7 @@ def run_import(args: argparse.Namespace) -> int:
         print(f"novamind import: {args.file} is not a file", file=sys.stderr)
         return 2
     try:
-        zone = _zone(args.timezone)
+        zone = NO_TIMEZONE if args.timezone is None else _zone(args.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         print(f"novamind import: unknown time zone {args.timezone!r}", file=sys.stderr)
         return 2

@@ -6,6 +6,7 @@ and the questionnaire instruments; none is spelled here):
 | metric | Observation code | value, normalised to the frame unit | timing |
 | --- | --- | --- | --- |
 | phq9_total / gad7_total | the instruments' LOINC total-score codes | valueInteger or {score} | effectiveDateTime |
+| mood_rating | twin-concepts `mood-rating` (0-10, 10 best) | valueInteger or {score} | effectiveDateTime |
 | sleep_duration_h | local `sleep-duration` / `sleep-episode` (LOINC: UNVERIFIED) | min, h, s -> h; writes h | period |
 | hrv_rmssd_ms | local `hrv-rmssd` (no LOINC for RMSSD), over a day or more | ms, s -> ms | period >= 1 day |
 | hrv_rmssd_ms_hourly | local `hrv-rmssd` at an instant or over less than a day | ms, s -> ms | instant |
@@ -14,8 +15,9 @@ and the questionnaire instruments; none is spelled here):
 | steps | LOINC steps per 24 h; interval step samples summed per UTC day | /d, {steps} | period |
 | antidepressant_on | MedicationStatement/Request of an RxNorm antidepressant: 1 at start, 0 at end | - | - |
 
-`mood_rating` has no code in the terminology tables, and a frame's medication flag does not say which drug,
-so neither is written back to FHIR (`UnmappableMetric`). HRV SDNN is a different statistic from RMSSD and is
+A frame's medication flag does not say which drug, so it is not written back to FHIR (`UnmappableMetric`).
+The other self-ratings of our CodeSystem (sleep quality, energy, stress) are not frame metrics and are
+reported as not used, like any other code the twin does not read. HRV SDNN is a different statistic from RMSSD and is
 not read as RMSSD. Daily measures are written with an `effectivePeriod` of one day starting at the frame's `ts`
 (terminology NOTES 5: aggregates use a period), samples and scores with `effectiveDateTime`; that convention
 is what makes frames -> FHIR -> frames the identity. Read back, a period's start is the row's `ts`, so a night's
@@ -96,9 +98,13 @@ class FrameMapper:
             code = totals[metric]
             return _Emit(LOINC, code, loinc[code].display, "survey", None, False)
 
+        mood = measure("mood-rating")
+        self._mood = (mood.system, mood.code)
+
         self._emit: dict[str, _Emit] = {
             tf.PHQ9: score(tf.PHQ9),
             tf.GAD7: score(tf.GAD7),
+            tf.MOOD: _Emit(mood.system, mood.code, mood.display, mood.category, None, False),
             # Written in the frame's own unit (UCUM h): h -> min -> h is not exact in floating point.
             tf.SLEEP_HOURS: wearable("sleep-duration", True, unit="h"),
             tf.HRV_MS: wearable("hrv-rmssd", True),
@@ -158,6 +164,8 @@ class FrameMapper:
         for system, code in codes:
             if system == LOINC and code in self._totals:
                 return subject, start, self._totals[code], _score(obs)
+            if (system, code) == self._mood:
+                return subject, start, tf.MOOD, _score(obs)
             if (system, code) == self._hrv:
                 daily = span is not None and span >= _DAILY_SPAN
                 return subject, start, tf.HRV_MS if daily else tf.HOURLY_HRV_MS, _quantity(obs, _TO_MS)

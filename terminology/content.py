@@ -30,7 +30,7 @@ from terminology.model import (
 )
 
 # Bump whenever a table changes: it is the `version` of every artefact we publish from them.
-CONTENT_VERSION = "2026.11.1"
+CONTENT_VERSION = "2026.11.2"
 DEFAULT_CANONICAL_BASE = "http://novamind.example.org/fhir"
 PUBLISHER = "NovaMind Twin"
 
@@ -356,8 +356,9 @@ def _twin_concepts(base: str) -> CodeSystem:
         version=CONTENT_VERSION,
         name="NovaMindTwinConcepts",
         title="NovaMind Twin concepts",
-        description="Codes for what the twin's results hold: forecast components, correlation components and "
-        "insight types. Each group is an abstract concept whose children are the codes to use.",
+        description="Codes for what the twin's results hold (forecast components, correlation components, "
+        "insight types) and for the self-rated symptoms it reads. Each group is an abstract concept whose children "
+        "are the codes to use.",
         copyright=notices.NOVAMIND,
         content="complete",
         publisher=PUBLISHER,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 from terminology.content import DEFAULT_CANONICAL_BASE, Content, load_content
 from terminology.errors import (
@@ -260,6 +261,20 @@ class Terminology:
         """`code`'s descendants (for `:below`), empty for a system without hierarchy."""
         cs = self.code_system(system)
         return tuple(c for c in cs.concepts if code in cs.ancestors(c))
+
+    def subsumption_closure(self, system: str, code: str, direction: Literal["above", "below"]) -> tuple[str, ...]:
+        """`code` with its ancestors (`above`) or its descendants (`below`): what token search `:above` /
+        `:below` match. Unlike `descendants`, it raises rather than answer "nothing" when the question cannot
+        be answered (no hierarchy shipped, code outside the subset), so a search never silently finds nothing."""
+        _require_code(code)
+        cs = self.code_system(system)
+        if not cs.hierarchical:
+            raise NoHierarchy(f"{cs.title} is shipped without its hierarchy, so :{direction} cannot be evaluated.")
+        if code not in cs.concepts:
+            raise UnknownCode(_not_in(cs, code))
+        if direction == "above":
+            return (code, *cs.ancestors(code))
+        return (code, *self.descendants(system, code))
 
     # ---- data for importers ------------------------------------------------------------------------------
 

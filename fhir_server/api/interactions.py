@@ -25,6 +25,7 @@ from fhir_server.api.security import RequestAccess, request_access
 from fhir_server.auth.policy import Interaction
 from fhir_server.errors import InvalidRequest, MethodNotAllowed, NotFound, UnsupportedMediaType
 from fhir_server.services import bundle_builder as bb
+from fhir_server.services.observation_check import issue_json
 from fhir_server.services.resources import WriteResult
 from fhir_server.storage.clock import now_us, parse_instant, to_http_date
 from fhir_server.storage.tables import resource_history
@@ -57,7 +58,9 @@ def _write_response(request: Request, result: WriteResult, base: str) -> Respons
         return Response(status_code=status, headers=headers)
     if wanted == "operationoutcome":
         verb = "Created" if result.created else "Updated"
-        return json_response(informational(f"{verb} {s.res_type}/{s.res_id} version {s.version}."), status, headers)
+        outcome = informational(f"{verb} {s.res_type}/{s.res_id} version {s.version}.")
+        outcome["issue"] += [issue_json(issue) for issue in result.issues]  # stored despite these warnings
+        return json_response(outcome, status, headers)
     return json_response(s.content, status, headers)
 
 

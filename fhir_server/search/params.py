@@ -7,8 +7,9 @@ than rejected: whether that is an error (`Prefer: handling=strict`) is the servi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal, Protocol
 
 from fhir_server.errors import InvalidRequest, NotSupported
 from fhir_server.search.registry import SearchParamDef, SearchRegistry
@@ -33,9 +34,28 @@ SUPPORTED_MODIFIERS: dict[str, frozenset[str]] = {
 }
 TERMINOLOGY_MODIFIERS = frozenset({"above", "below", "in", "not-in", "of-type"})
 VALUE_SET_MODIFIERS = frozenset({"in", "not-in"})
+HIERARCHY_MODIFIERS = frozenset({"above", "below"})
 
-# A value set's URL -> its members as (system, code); raises a FhirError for a value set it does not know.
-ValueSetCodes = Callable[[str], Sequence[tuple[str, str]]]
+
+class TerminologyLookups(Protocol):
+    """What the parser asks the terminology, so token modifiers become plain ORs of (system, code) values.
+
+    Both methods raise a FhirError whose message says why they cannot answer (an unknown value set, a code
+    system without hierarchy, a code outside the subset held): the search then fails with that message
+    instead of silently matching nothing.
+    """
+
+    def members(self, value_set_url: str) -> Sequence[tuple[str, str]]:
+        """The value set's members as (system, code), for `:in` / `:not-in`."""
+        ...
+
+    def related(self, system: str, code: str, direction: Literal["above", "below"]) -> Sequence[str]:
+        """`code` and its ancestors (`above`) or descendants (`below`) in `system`, for `:above` / `:below`."""
+        ...
+
+
+# The former name, kept so callers typed against it (fhir_server.services.search) need no change.
+ValueSetCodes = TerminologyLookups
 SUMMARY_MODES = frozenset({"true", "text", "data", "count", "false"})
 TOTAL_MODES = frozenset({"none", "estimate", "accurate"})
 IGNORED = frozenset({"_format", "_pretty"})
@@ -115,9 +135,9 @@ def _invalid(name: str, message: str) -> InvalidRequest:
 class SearchParser:
     """Parses queries against one registry; stateless apart from it, so one instance serves all requests."""
 
-    def __init__(self, registry: SearchRegistry, value_sets: ValueSetCodes | None = None) -> None:
+    def __init__(self, registry: SearchRegistry, value_sets: TerminologyLookups | None = None) -> None:
         self._registry = registry
-        self._value_sets = value_sets
+        self._terminology = value_sets
 
     def _params(self, res_type: str | None) -> dict[str, SearchParamDef]:
         return dict(self._registry.common() if res_type is None else self._registry.for_type(res_type))
@@ -185,8 +205,10 @@ class SearchParser:
         param_type = param.type
         if modifier == "missing":
             return Clause(name, param, (parse_missing(name, raw),), modifier)
-        if modifier in VALUE_SET_MODIFIERS and param_type == "token" and self._value_sets is not None:
-            return self._in_value_sets(name, param, modifier, raw, self._value_sets)
+        if modifier in VALUE_SET_MODIFIERS and param_type == "token" and self._terminology is not None:
+            return self._in_value_sets(name, param, modifier, raw, self._terminology)
+        if modifier in HIERARCHY_MODIFIERS and param_type == "token" and self._terminology is not None:
+            return self._subsumed(name, param, modifier, raw, self._terminology)
         if modifier in TERMINOLOGY_MODIFIERS and not (param_type == "uri" and modifier in ("above", "below")):
             raise NotSupported(
                 f"Search parameter '{name}': modifier ':{modifier}' is not supported yet", expression=[name]
@@ -207,7 +229,9 @@ class SearchParser:
         return Clause(name, param, values, modifier)
 
     @staticmethod
-    def _in_value_sets(name: str, param: SearchParamDef, modifier: str, raw: str, value_sets: ValueSetCodes) -> Clause:
+    def _in_value_sets(
+        name: str, param: SearchParamDef, modifier: str, raw: str, terminology: TerminologyLookups
+    ) -> Clause:
         """`:in` is the OR of the value sets' codes; `:not-in` is `:not` over them (no coding in any of them)."""
         values: list[Value] = []
         for url in split_unescaped(raw, ","):
@@ -215,11 +239,31 @@ class SearchParser:
                 raise _invalid(name, f":{modifier} needs the canonical URL of a value set")
             values += [
                 Value(text=f"{system}|{code}", system=system, code=code, has_system=True)
-                for system, code in value_sets(unescape(url).strip())
+                for system, code in terminology.members(unescape(url).strip())
             ]
         if not values:
             raise _invalid(name, f"the value set(s) {raw} have no codes to search for")
         return Clause(name, param, tuple(values), None if modifier == "in" else "not")
+
+    @staticmethod
+    def _subsumed(name: str, param: SearchParamDef, modifier: str, raw: str, terminology: TerminologyLookups) -> Clause:
+        """`:below` is the OR of each code and its descendants, `:above` of each code and its ancestors.
+
+        Subsumption is only defined within a code system, so every value needs `system|code`.
+        """
+        direction: Literal["above", "below"] = "above" if modifier == "above" else "below"
+        values: dict[tuple[str, str], Value] = {}
+        for alt in split_unescaped(raw, ","):
+            value = parse_value(name, "token", alt)
+            if not value.system or not value.code:
+                raise _invalid(
+                    name, f":{modifier} needs system|code (subsumption is defined within a code system), not '{alt}'"
+                )
+            for code in terminology.related(value.system, value.code, direction):
+                values[(value.system, code)] = Value(
+                    text=f"{value.system}|{code}", system=value.system, code=code, has_system=True
+                )
+        return Clause(name, param, tuple(values.values()), None)
 
     def _composite(self, name: str, param: SearchParamDef, raw: str) -> Value:
         parts = split_unescaped(raw, "$")
@@ -374,8 +418,9 @@ def parse_search(
     res_type: str | None,
     pairs: Iterable[tuple[str, str]],
     *,
-    value_sets: ValueSetCodes | None = None,
+    value_sets: TerminologyLookups | None = None,
 ) -> SearchQuery:
     """Convenience wrapper: `parse_search(reg, "Observation", [("code", "http://loinc.org|8867-4")])`;
-    without `value_sets`, `:in` and `:not-in` are reported as not supported."""
+    without `value_sets` (the terminology), token `:in`, `:not-in`, `:above` and `:below` are reported as
+    not supported."""
     return SearchParser(registry, value_sets).parse(res_type, pairs)

@@ -138,6 +138,24 @@ UCUM_CANONICAL: dict[str, tuple[str, float]] = {
 }
 
 
+_ANNOTATION = re.compile(r"\{[^}]*\}")
+
+
+@lru_cache(maxsize=1024)
+def _without_annotations(code: str) -> str:
+    """UCUM annotations are unity, so `{beats}/min` is `/min` and matches a heart rate in `/min`.
+
+    A unit that is only an annotation (`{steps}`, `{score}`) stays as it is: it is its own canonical unit, as
+    indexed before annotations were understood, and a score should not match a step count anyway.
+    """
+    if "{" not in code:
+        return code
+    bare = _ANNOTATION.sub("", code)
+    if bare in ("", "1"):
+        return code
+    return bare[1:] if bare.startswith("1/") else bare
+
+
 def canonical_quantity(value: float, system: str | None, code: str | None) -> tuple[float, str] | None:
     """The value in its UCUM canonical unit; None when the unit is not UCUM.
 
@@ -146,6 +164,7 @@ def canonical_quantity(value: float, system: str | None, code: str | None) -> tu
     """
     if system != UCUM or code is None:
         return None
+    code = _without_annotations(code)
     entry = UCUM_CANONICAL.get(code)
     if entry is None:
         return value, code

@@ -21,8 +21,9 @@ import orjson
 from fhir_server.errors import FhirError, InvalidRequest, MultipleMatches, NotFound
 from fhir_server.services import bundle_builder as bb
 from fhir_server.services.access import AccessGuard
+from fhir_server.services.observation_check import issues_outcome
 from fhir_server.services.references import conditional_references, rewrite_references
-from fhir_server.services.resources import ResourceService, WriteResult
+from fhir_server.services.resources import ResourceService, WriteResult, conditional_key
 from fhir_server.services.search import SearchService
 from fhir_server.storage.clock import to_instant
 from fhir_server.storage.repository import StoredResource, UnitOfWork
@@ -30,6 +31,8 @@ from fhir_server.storage.repository import StoredResource, UnitOfWork
 ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
 
 UnitFactory = Callable[[], AbstractAsyncContextManager[UnitOfWork]]
+# (type, ifNoneExist criteria) -> the resources matching them, for a transaction's conditional creates.
+_Known = dict[tuple[str, str], list[StoredResource]]
 
 
 class EntryError(FhirError):
@@ -90,7 +93,8 @@ class BundleService:
         self._check_no_duplicates(entries)
         responses: dict[int, dict[str, Any]] = {}
         async with unit() as uow:
-            mapping = await self._assign_ids(uow, entries, guard)
+            known = await self._resolve_if_none_exist(uow, entries, guard)
+            mapping = await self._assign_ids(uow, entries, guard, known)
             for entry in sorted(entries, key=lambda e: ORDER[e.method]):
                 try:
                     if entry.resource is not None:
@@ -100,7 +104,9 @@ class BundleService:
                             if ref not in mapping
                         }
                         entry.resource = rewrite_references(entry.resource, {**mapping, **resolved})
-                    responses[entry.index] = await self._process(uow, entry, base, representation, mapping, guard)
+                    responses[entry.index] = await self._process(
+                        uow, entry, base, representation, mapping, guard, known
+                    )
                 except FhirError as exc:
                     raise EntryError(entry.index, exc) from exc
         return bb.bundle("transaction-response", [responses[e.index] for e in entries])
@@ -140,16 +146,55 @@ class BundleService:
                     )
                 seen[key] = e.index
 
-    async def _assign_ids(self, uow: UnitOfWork, entries: list[_Entry], guard: AccessGuard) -> dict[str, str]:
-        """fullUrl -> the local reference it will have once stored (new ids for creates)."""
+    async def _resolve_if_none_exist(self, uow: UnitOfWork, entries: list[_Entry], guard: AccessGuard) -> _Known:
+        """The matches of every `ifNoneExist: identifier=system|value` in the bundle, one query per type.
+
+        The locks are taken first (all at once, in order), so a concurrent transaction cannot create one of
+        these resources between our lookup and our insert. Other criteria are left to each entry.
+        """
+        wanted: dict[str, dict[str, tuple[str, str]]] = {}
+        first_entry: dict[str, int] = {}
+        types = self.search.registry.resource_types()
+        for e in entries:
+            type_name = e.url.split("?")[0]
+            if e.method != "POST" or not e.if_none_exist or type_name not in types:
+                continue
+            identifier = self.search.identifier_criterion(type_name, e.if_none_exist)
+            if identifier is not None:
+                wanted.setdefault(type_name, {})[e.if_none_exist] = identifier
+                first_entry.setdefault(type_name, e.index)
+        known: _Known = {}
+        if not wanted:
+            return known
+        await uow.lock_all(
+            conditional_key(ty, criteria) for ty, by_criteria in wanted.items() for criteria in by_criteria
+        )
+        for type_name, by_criteria in wanted.items():
+            try:
+                found = await self.search.find_by_identifiers(uow, type_name, list(by_criteria.values()), guard=guard)
+            except FhirError as exc:
+                raise EntryError(first_entry[type_name], exc) from exc
+            for criteria, identifier in by_criteria.items():
+                known[(type_name, criteria)] = found[identifier]
+        return known
+
+    async def _assign_ids(
+        self, uow: UnitOfWork, entries: list[_Entry], guard: AccessGuard, known: _Known
+    ) -> dict[str, str]:
+        """fullUrl -> the local reference it will have once stored (new ids for creates; one id for entries
+        with the same ifNoneExist, since the second will be answered with the first)."""
         mapping: dict[str, str] = {}
+        new_ids: dict[tuple[str, str], str] = {}
         for e in entries:
             if not e.full_url:
                 continue
             type_name = e.url.split("?")[0].split("/")[0]
             if e.method == "POST":
                 if e.if_none_exist:
-                    matches = await self.search.find(uow, type_name, e.if_none_exist, guard=guard)
+                    key = (type_name, e.if_none_exist)
+                    matches = known.get(key)
+                    if matches is None:
+                        matches = await self.search.find(uow, type_name, e.if_none_exist, guard=guard)
                     if len(matches) > 1:
                         raise EntryError(
                             e.index,
@@ -158,6 +203,8 @@ class BundleService:
                     if matches:
                         mapping[e.full_url] = f"{type_name}/{matches[0].res_id}"
                         continue
+                    mapping[e.full_url] = new_ids.setdefault(key, f"{type_name}/{uuid.uuid4()}")
+                    continue
                 mapping[e.full_url] = f"{type_name}/{uuid.uuid4()}"
             elif e.method == "PUT" and "?" not in e.url:
                 mapping[e.full_url] = e.url
@@ -180,6 +227,7 @@ class BundleService:
         representation: bool,
         mapping: dict[str, str] | None,
         guard: AccessGuard,
+        known: _Known | None = None,
     ) -> dict[str, Any]:
         path, _, query = e.url.partition("?")
         parts = [p for p in path.split("/") if p]
@@ -189,9 +237,19 @@ class BundleService:
             assigned = None
             if mapping is not None and e.full_url in mapping:
                 assigned = mapping[e.full_url].split("/", 1)[1]
+            key = (parts[0], e.if_none_exist or "")
+            matches = known.get(key) if known is not None and e.if_none_exist else None
             result = await self.resources.create(
-                uow, parts[0], e.resource, guard=guard, if_none_exist=e.if_none_exist, assigned_id=assigned
+                uow,
+                parts[0],
+                e.resource,
+                guard=guard,
+                if_none_exist=e.if_none_exist,
+                assigned_id=assigned,
+                matches=matches,
             )
+            if matches is not None and known is not None and result.created:
+                known[key] = [result.stored]  # a later entry with the same criteria gets this one
             return self._write_response(result, base, representation)
         if e.method in ("PUT", "PATCH"):
             if len(parts) == 1 and query:
@@ -270,6 +328,8 @@ class BundleService:
                 "lastModified": to_instant(s.last_updated),
             },
         }
+        if result.issues:  # stored despite them (coding check in mode `warn`): the entry says what was found
+            entry["response"]["outcome"] = issues_outcome(result.issues)
         if representation:
             entry["resource"] = bb.resource_fragment(s)
         return entry

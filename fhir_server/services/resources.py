@@ -28,6 +28,7 @@ from fhir_server.errors import (
 )
 from fhir_server.fhir_models import validate_resource
 from fhir_server.services.access import AccessGuard
+from fhir_server.services.observation_check import CodingIssue, ObservationCodingCheck
 from fhir_server.services.references import local_references
 from fhir_server.storage.repository import ResourceRepository, StoredResource, UnitOfWork
 
@@ -45,6 +46,8 @@ class Finder(Protocol):
 class WriteResult:
     stored: StoredResource
     created: bool
+    # Warnings about the body written (the Observation coding check in mode `warn`); the resource was stored.
+    issues: tuple[CodingIssue, ...] = ()
 
 
 def parse_etag(value: str) -> int:
@@ -60,14 +63,27 @@ def check_id(res_id: str) -> str:
     return res_id
 
 
+def conditional_key(res_type: str, criteria: str) -> str:
+    """The lock key of a conditional write: writers deciding on the same criteria take turns."""
+    return f"{res_type}?{criteria}"
+
+
 class ResourceService:
     """Every method takes the request's `AccessGuard`: the use cases enforce authorization themselves, so no
     path into the data (a REST interaction, a bundle entry, an operation) can skip it."""
 
-    def __init__(self, finder: Finder, resource_types: frozenset[str], *, referential_integrity: bool = True) -> None:
+    def __init__(
+        self,
+        finder: Finder,
+        resource_types: frozenset[str],
+        *,
+        referential_integrity: bool = True,
+        observation_check: ObservationCodingCheck | None = None,
+    ) -> None:
         self.finder = finder
         self.resource_types = resource_types
         self.referential_integrity = referential_integrity
+        self.observation_check = observation_check
 
     def _require_targets(self, uow: UnitOfWork, res_type: str, res_id: str, data: dict[str, Any]) -> None:
         if self.referential_integrity:
@@ -133,10 +149,14 @@ class ResourceService:
 
     # ---- write side ------------------------------------------------------------------------------------
 
-    def _prepare(self, res_type: str, body: Any) -> dict[str, Any]:
+    def _prepare(self, res_type: str, body: Any) -> tuple[dict[str, Any], tuple[CodingIssue, ...]]:
+        """Check the body before any write: FHIR R4 structure, then (Observations) the LOINC/UCUM coding
+        check, which raises in mode `reject` and otherwise returns its warnings for the write's result."""
         self.check_type(res_type)
         validate_resource(body, res_type)
-        return dict(body)
+        data = dict(body)
+        check = self.observation_check
+        return data, (check.review(data) if check is not None and res_type == "Observation" else ())
 
     async def create(
         self,
@@ -147,13 +167,19 @@ class ResourceService:
         guard: AccessGuard,
         if_none_exist: str | None = None,
         assigned_id: str | None = None,
+        matches: list[StoredResource] | None = None,
     ) -> WriteResult:
-        """Create with a server-assigned id; with `If-None-Exist`, return the match instead of a duplicate."""
+        """Create with a server-assigned id; with `If-None-Exist`, return the match instead of a duplicate.
+
+        `matches` are the If-None-Exist matches when the caller already looked them up (and took the lock):
+        a transaction resolves all its conditional creates in one query.
+        """
         decision = guard.require(Interaction.CREATE, self.check_type(res_type))
-        data = self._prepare(res_type, body)
+        data, issues = self._prepare(res_type, body)
         if if_none_exist:
-            await uow.lock(f"{res_type}?{if_none_exist}")
-            matches = await self.finder.find(uow, res_type, if_none_exist, guard=guard)
+            if matches is None:
+                await uow.lock(conditional_key(res_type, if_none_exist))
+                matches = await self.finder.find(uow, res_type, if_none_exist, guard=guard)
             if len(matches) > 1:
                 raise MultipleMatches(
                     f"If-None-Exist '{if_none_exist}' matches {len(matches)} {res_type} resources; "
@@ -165,7 +191,7 @@ class ResourceService:
         self._require_targets(uow, res_type, new_id, data)
         stored = await uow.save(res_type, new_id, data, current=None, method="POST")
         await guard.ensure_written_visible(uow, decision, res_type, new_id)
-        return WriteResult(stored, created=True)
+        return WriteResult(stored, created=True, issues=issues)
 
     async def update(
         self,
@@ -181,7 +207,7 @@ class ResourceService:
         """Update, or create with the client's id when none exists (update-as-create)."""
         check_id(res_id)
         decision = guard.require(interaction, self.check_type(res_type))
-        data = self._prepare(res_type, body)
+        data, issues = self._prepare(res_type, body)
         if data.get("id") != res_id:
             raise InvalidRequest(
                 f"The resource's id ({data.get('id')!r}) must equal the id in the URL ({res_id!r}) on update."
@@ -203,7 +229,7 @@ class ResourceService:
         self._require_targets(uow, res_type, res_id, data)
         stored = await uow.save(res_type, res_id, data, current=current, method="PUT")
         await guard.ensure_written_visible(uow, decision, res_type, res_id)
-        return WriteResult(stored, created=current is None or current.deleted)
+        return WriteResult(stored, created=current is None or current.deleted, issues=issues)
 
     async def conditional_update(
         self,
@@ -216,7 +242,7 @@ class ResourceService:
         if_match: str | None = None,
     ) -> WriteResult:
         self.check_type(res_type)
-        await uow.lock(f"{res_type}?{criteria}")
+        await uow.lock(conditional_key(res_type, criteria))
         matches = await self.finder.find(uow, res_type, criteria, guard=guard)
         if len(matches) > 1:
             raise MultipleMatches(

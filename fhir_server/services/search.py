@@ -18,8 +18,9 @@ from sqlalchemy import ColumnElement, and_, delete, insert, or_, select, text
 from fhir_server.auth.policy import Interaction
 from fhir_server.errors import Gone, InvalidRequest
 from fhir_server.fhir_models import summary_elements
-from fhir_server.search.params import Include, SearchQuery, ValueSetCodes, parse_search
+from fhir_server.search.params import Clause, Include, SearchQuery, ValueSetCodes, parse_search
 from fhir_server.search.registry import SearchRegistry
+from fhir_server.search.values_parse import Value
 from fhir_server.services import bundle_builder as bb
 from fhir_server.services.access import AccessGuard
 from fhir_server.settings import Settings
@@ -72,6 +73,58 @@ class SearchService:
         pks = [row[0] for row in await uow.conn.execute(stmt)]
         found = await uow.contents(pks)
         return [found[pk] for pk in pks if pk in found]
+
+    def identifier_criterion(self, res_type: str, criteria: str) -> tuple[str, str] | None:
+        """(system, value) when `criteria` is exactly `identifier=system|value`, the form importers use for
+        conditional creates; None for anything else (those go through `find` one by one)."""
+        pairs = parse_qsl(criteria.lstrip("?"), keep_blank_values=True)
+        if len(pairs) != 1 or pairs[0][0] != "identifier":
+            return None
+        raw_system, bar, raw_value = pairs[0][1].partition("|")
+        if bar and raw_system and raw_value and not any(c in pairs[0][1] for c in "\\,$") and "|" not in raw_value:
+            return raw_system, raw_value  # nothing escaped: the parser would find exactly this
+        try:
+            q = parse_search(self.registry, res_type, pairs, value_sets=self.value_sets)
+        except InvalidRequest:
+            return None
+        if len(q.clauses) != 1 or len(q.clauses[0].values) != 1:
+            return None
+        value = q.clauses[0].values[0]
+        if not (value.has_system and value.system and value.code):
+            return None
+        return value.system, value.code
+
+    async def find_by_identifiers(
+        self, uow: UnitOfWork, res_type: str, identifiers: Sequence[tuple[str, str]], *, guard: AccessGuard
+    ) -> dict[tuple[str, str], list[StoredResource]]:
+        """Every resource of `res_type` carrying each (system, value) identifier, in one query per few hundred
+        identifiers, restricted to what the token may search (as `find` is).
+
+        A transaction of 500 conditional creates costs one lookup instead of 500 searches, each of which would
+        first have to flush the entries written before it.
+        """
+        found: dict[tuple[str, str], list[StoredResource]] = {key: [] for key in identifiers}
+        if not found:
+            return found
+        param = self.registry.get(res_type, "identifier")
+        if param is None:
+            raise InvalidRequest(f"{res_type} has no search parameter 'identifier'.")
+        restriction = guard.restrict(resource_pk, guard.require(Interaction.SEARCH_TYPE, res_type))
+        await uow.flush()
+        keys = list(found)
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            values = tuple(Value(text=f"{s}|{v}", system=s, code=v, has_system=True) for s, v in chunk)
+            q = SearchQuery(res_type=res_type, clauses=(Clause("identifier", param, values),))
+            stmt = build_search(q, self.registry, hop_filter=guard.hop_filter)
+            if restriction is not None:
+                stmt = stmt.where(restriction)
+            pks = [row[0] for row in await uow.conn.execute(stmt)]
+            for stored in (await uow.contents(pks)).values():
+                for key in _identifier_keys(stored):
+                    if key in found:
+                        found[key].append(stored)
+        return found
 
     # ---- search interaction ----------------------------------------------------------------------------
 
@@ -440,3 +493,14 @@ CLINICAL_DATE_PARAMS = (
     "recorded-date",
     "issued",
 )
+
+
+def _identifier_keys(stored: StoredResource) -> set[tuple[str, str]]:
+    """The (system, value) pairs of a resource's identifiers, as the token index stores them."""
+    keys: set[tuple[str, str]] = set()
+    for identifier in orjson.loads(stored.content or b"{}").get("identifier") or ():
+        if isinstance(identifier, dict):
+            system, value = identifier.get("system"), identifier.get("value")
+            if isinstance(system, str) and isinstance(value, str):
+                keys.add((system, value))
+    return keys

@@ -229,6 +229,19 @@ class UnitOfWork:
         if self.postgres:
             await self.conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key})
 
+    async def lock_all(self, keys: Iterable[str]) -> None:
+        """`lock` for many keys in one round trip. Taken in sorted order, so two units locking overlapping
+        sets cannot deadlock on each other."""
+        ordered = sorted(set(keys))
+        if self.postgres and ordered:
+            await self.conn.execute(
+                text(
+                    "SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) "
+                    "FROM unnest(CAST(:keys AS text[])) AS k"
+                ),
+                {"keys": ordered},
+            )
+
     # ---- reads -------------------------------------------------------------------------------------------
 
     async def _see_own_writes(self) -> None:

@@ -82,9 +82,30 @@ def _string(t: NamedFromClause, v: Value, modifier: str | None) -> Cond:
     return t.c.value.startswith(normalize_string(v.text), autoescape=True)
 
 
+# What may precede a word inside a display ("Heart rate --resting", "Body mass index (BMI) [Ratio]").
+_WORD_STARTS = (" ", "-", "(", "[", "/")
+
+
+def _token_text(t: NamedFromClause, v: Value) -> Cond:
+    """`:text`: every word of the value starts a word of one display or text, in any case and order (the
+    rule `$expand`'s filter uses), so `code:text=rate` finds "Heart rate" and "Respiratory rate"."""
+    words = normalize_string(v.text).split()
+    if not words:
+        return t.c.text.startswith(normalize_string(v.text), autoescape=True)
+    return and_(
+        *(
+            or_(
+                t.c.text.startswith(word, autoescape=True),
+                *(t.c.text.contains(start + word, autoescape=True) for start in _WORD_STARTS),
+            )
+            for word in words
+        )
+    )
+
+
 def _token(t: NamedFromClause, v: Value, modifier: str | None) -> Cond:
     if modifier == "text":
-        return t.c.text.startswith(normalize_string(v.text), autoescape=True)
+        return _token_text(t, v)
     if not v.has_system:
         return t.c.code == v.code
     if v.system is None:

@@ -20,7 +20,7 @@ from twin_engine.forecast.grid import to_grid
 from twin_engine.simulate.cohort import simulate_cohort
 from twin_engine.simulate.config import SimulatorConfig
 
-UNMAPPED = (tf.MOOD, tf.MEDICATION_ON)
+UNMAPPED = (tf.MEDICATION_ON,)
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 
 
@@ -131,10 +131,19 @@ def test_every_written_unit_is_in_the_ucum_table(mapper: FrameMapper) -> None:
     assert {o["valueQuantity"]["code"] for o in observations if "valueQuantity" in o} <= set(ucum)
 
 
-def test_mood_ratings_are_refused_because_no_code_exists(mapper: FrameMapper) -> None:
+def test_medication_flags_are_refused_because_they_name_no_drug(mapper: FrameMapper) -> None:
     frame = simulate_cohort(SimulatorConfig(n_patients=2, days=20, seed=3)).observations
-    with pytest.raises(UnmappableMetric, match=tf.MOOD):
+    with pytest.raises(UnmappableMetric, match=tf.MEDICATION_ON):
         mapper.to_observations(frame)
+
+
+def test_mood_ratings_are_written_with_the_twin_concepts_code(mapper: FrameMapper) -> None:
+    frame = pd.DataFrame(
+        {tf.SUBJECT_ID: ["p1"], tf.TS: [pd.Timestamp("2026-01-05T20:00:00Z")], tf.METRIC: [tf.MOOD], tf.VALUE: [6.0]}
+    )
+    (written,) = mapper.to_observations(frame)
+    assert written["code"]["coding"][0]["code"] == measure("mood-rating").code
+    assert (written["valueInteger"], written["category"][0]["coding"][0]["code"]) == (6, "survey")
 
 
 def test_unmapped_metrics_can_be_skipped_explicitly(mapper: FrameMapper) -> None:

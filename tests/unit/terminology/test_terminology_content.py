@@ -77,10 +77,11 @@ def test_twin_concepts_group_forecast_and_correlation_components_and_insight_typ
 ) -> None:
     twin = terminology.code_system("http://novamind.example.org/fhir/CodeSystem/twin-concepts")
     groups = {c.code for c in twin.children(None)}
-    assert groups == {"forecast-component", "correlation-component", "insight-type"}
+    assert groups == {"forecast-component", "correlation-component", "insight-type", "symptom-rating"}
     assert all(twin.concepts[g].abstract for g in groups)
     assert "interval-95-upper" in {c.code for c in twin.children("forecast-component")}
     assert "q-value" in {c.code for c in twin.children("correlation-component")}
+    assert "mood-rating" in {c.code for c in twin.children("symptom-rating")}
 
 
 def test_canonical_base_is_configurable() -> None:
