@@ -54,8 +54,6 @@ class TerminologyLookups(Protocol):
         ...
 
 
-# The former name, kept so callers typed against it (fhir_server.services.search) need no change.
-ValueSetCodes = TerminologyLookups
 SUMMARY_MODES = frozenset({"true", "text", "data", "count", "false"})
 TOTAL_MODES = frozenset({"none", "estimate", "accurate"})
 IGNORED = frozenset({"_format", "_pretty"})

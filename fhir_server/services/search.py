@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, and_, delete, insert, or_, select, text
 from fhir_server.auth.policy import Interaction
 from fhir_server.errors import Gone, InvalidRequest
 from fhir_server.fhir_models import summary_elements
-from fhir_server.search.params import Clause, Include, SearchQuery, ValueSetCodes, parse_search
+from fhir_server.search.params import Clause, Include, SearchQuery, TerminologyLookups, parse_search
 from fhir_server.search.registry import SearchRegistry
 from fhir_server.search.values_parse import Value
 from fhir_server.services import bundle_builder as bb
@@ -41,7 +41,7 @@ class SearchService:
         settings: Settings,
         repository: ResourceRepository,
         *,
-        value_sets: ValueSetCodes | None = None,
+        value_sets: TerminologyLookups | None = None,
     ) -> None:
         self.registry = registry
         self.value_sets = value_sets  # for the token modifiers `:in` / `:not-in`

@@ -44,7 +44,3 @@ class TerminologySearchLookups:
 
 def terminology_lookups(terminology: Terminology) -> TerminologyLookups:
     return TerminologySearchLookups(terminology)
-
-
-# The former factory name (`:in` came first); same object.
-value_set_codes = terminology_lookups

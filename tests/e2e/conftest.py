@@ -112,3 +112,11 @@ def token(running: RunningServer) -> str:
 @pytest.fixture(scope="module")
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def new_patient(server: str, auth: dict[str, str], prefix: str) -> str:
+    """A fresh Patient with a unique id, so each module's data is its own on a shared server."""
+    pid = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    r = httpx.put(f"{server}/Patient/{pid}", json={"resourceType": "Patient", "id": pid}, headers=auth)
+    assert r.status_code == 201, r.text
+    return pid

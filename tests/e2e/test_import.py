@@ -11,13 +11,13 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.e2e.apple_export import write_export
+from tests.e2e.conftest import new_patient
 
 pytestmark = pytest.mark.e2e
 RECORDS = int(os.environ.get("NOVAMIND_E2E_IMPORT_RECORDS", "2000"))
@@ -42,10 +42,7 @@ def _count(server: str, auth: dict[str, str], query: str) -> int:
 
 @pytest.fixture(scope="module")
 def patient(server: str, auth: dict[str, str]) -> str:
-    pid = f"import-{uuid.uuid4().hex[:8]}"
-    r = httpx.put(f"{server}/Patient/{pid}", json={"resourceType": "Patient", "id": pid}, headers=auth)
-    assert r.status_code == 201, r.text
-    return pid
+    return new_patient(server, auth, "import")
 
 
 @pytest.fixture(scope="module")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
-import httpx
 import pytest
 
 from mappings.wearables.measures import measure
+from tests.e2e.conftest import new_patient
 from tests.e2e.test_import import _count, _import
 
 pytestmark = pytest.mark.e2e
@@ -18,10 +17,7 @@ RECORDS = 20
 
 @pytest.fixture(scope="module")
 def patient(server: str, auth: dict[str, str]) -> str:
-    pid = f"legacy-{uuid.uuid4().hex[:8]}"
-    r = httpx.put(f"{server}/Patient/{pid}", json={"resourceType": "Patient", "id": pid}, headers=auth)
-    assert r.status_code == 201, r.text
-    return pid
+    return new_patient(server, auth, "legacy")
 
 
 def test_a_legacy_payload_is_imported_and_found_by_search(

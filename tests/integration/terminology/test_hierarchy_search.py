@@ -4,49 +4,37 @@ from __future__ import annotations
 
 import httpx
 
+from tests.integration.terminology.conditions import ids, put_condition, put_patient
+
 ICD = "http://hl7.org/fhir/sid/icd-10-cm"
 SNOMED = "http://snomed.info/sct"
 
 
-async def _condition(client: httpx.AsyncClient, res_id: str, system: str, code: str) -> None:
-    body = {
-        "resourceType": "Condition",
-        "id": res_id,
-        "subject": {"reference": "Patient/p1"},
-        "code": {"coding": [{"system": system, "code": code}]},
-    }
-    assert (await client.put(f"Condition/{res_id}", json=body)).status_code == 201
-
-
 async def _seed(client: httpx.AsyncClient) -> None:
-    assert (await client.put("Patient/p1", json={"resourceType": "Patient", "id": "p1"})).status_code == 201
-    await _condition(client, "f32", ICD, "F32")  # the category itself
-    await _condition(client, "f32-1", ICD, "F32.1")  # moderate single episode, under F32
-    await _condition(client, "f33-1", ICD, "F33.1")  # recurrent: the sibling category F33
-    await _condition(client, "other-system", "http://example.org/codes", "F32.1")
-
-
-def _ids(bundle: dict[str, object]) -> set[str]:
-    return {e["resource"]["id"] for e in bundle.get("entry", [])}  # type: ignore[attr-defined, index]
+    await put_patient(client)
+    await put_condition(client, "f32", ICD, "F32")  # the category itself
+    await put_condition(client, "f32-1", ICD, "F32.1")  # moderate single episode, under F32
+    await put_condition(client, "f33-1", ICD, "F33.1")  # recurrent: the sibling category F33
+    await put_condition(client, "other-system", "http://example.org/codes", "F32.1")
 
 
 async def test_below_a_category_finds_it_and_its_codes_not_the_sibling_category(client: httpx.AsyncClient) -> None:
     await _seed(client)
     r = await client.get("Condition", params={"code:below": f"{ICD}|F32"})
     assert r.status_code == 200
-    assert _ids(r.json()) == {"f32", "f32-1"}
+    assert ids(r.json()) == {"f32", "f32-1"}
 
 
 async def test_below_a_leaf_code_finds_only_that_code(client: httpx.AsyncClient) -> None:
     await _seed(client)
     r = await client.get("Condition", params={"code:below": f"{ICD}|F33.1"})
-    assert _ids(r.json()) == {"f33-1"}
+    assert ids(r.json()) == {"f33-1"}
 
 
 async def test_above_a_code_finds_it_and_its_category(client: httpx.AsyncClient) -> None:
     await _seed(client)
     r = await client.get("Condition", params={"code:above": f"{ICD}|F32.1"})
-    assert _ids(r.json()) == {"f32", "f32-1"}
+    assert ids(r.json()) == {"f32", "f32-1"}
 
 
 async def test_below_without_a_system_is_400(client: httpx.AsyncClient) -> None:
