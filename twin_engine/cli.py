@@ -1,6 +1,6 @@
 """Command groups the twin engine contributes to `novamind` (entry point `novamind.commands`).
 
-`register` adds the `train` and `evaluate` groups once; their sub-commands come from `TRAIN_COMMANDS`
+`register` adds the `train`, `evaluate` and `pgx` groups once; their sub-commands come from `TRAIN_COMMANDS`
 and `EVALUATE_COMMANDS`, so later models (e.g. `evaluate correlations`) append a registrar here instead
 of creating a second `evaluate` parser, which argparse would reject.
 """
@@ -11,15 +11,17 @@ import argparse
 from collections.abc import Callable
 
 from twin_engine.forecast.commands import add_evaluate_forecaster, add_train_forecaster
+from twin_engine.pharmacogenomics.commands import add_pgx_recommend
 
 Registrar = Callable[[argparse._SubParsersAction], None]
 
 TRAIN_COMMANDS: list[Registrar] = [add_train_forecaster]
 EVALUATE_COMMANDS: list[Registrar] = [add_evaluate_forecaster]
+PGX_COMMANDS: list[Registrar] = [add_pgx_recommend]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add `train …` and `evaluate …` to the `novamind` parser."""
+    """Add `train …`, `evaluate …` and `pgx …` to the `novamind` parser."""
     train = sub.add_parser("train", help="train twin-engine models on simulated patients")
     train_sub = train.add_subparsers(dest="train_command", required=True)
     for add in TRAIN_COMMANDS:
@@ -28,6 +30,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     evaluate_sub = evaluate.add_subparsers(dest="evaluate_command", required=True)
     for add in EVALUATE_COMMANDS:
         add(evaluate_sub)
+    pgx = sub.add_parser("pgx", help="CPIC pharmacogenomic phenotypes and drug recommendations")
+    pgx_sub = pgx.add_subparsers(dest="pgx_command", required=True)
+    for add in PGX_COMMANDS:
+        add(pgx_sub)
 
 
 def main(argv: list[str] | None = None) -> int:
