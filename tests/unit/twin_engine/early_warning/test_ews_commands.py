@@ -1,0 +1,35 @@
+import argparse
+import json
+
+import pytest
+
+from twin_engine.early_warning.commands import add_evaluate_early_warnings
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="novamind evaluate")
+    add_evaluate_early_warnings(p.add_subparsers(dest="command", required=True))
+    return p
+
+
+def test_early_warnings_command_parses_its_options() -> None:
+    args = parser().parse_args(
+        ["early-warnings", "--patients", "7", "--days", "200", "--seed", "3", "--reports-per-day", "1", "--json"]
+    )
+    assert (args.patients, args.days, args.seed, args.reports_per_day, args.json) == (7, 200, 3, [1], True)
+
+
+def test_json_output_has_one_evaluation_per_reporting_rate(capsys: pytest.CaptureFixture[str]) -> None:
+    args = parser().parse_args(["early-warnings", "--patients", "40", "--json", "--reports-per-day", "5", "1"])
+    assert args.func(args) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [e["reports_per_day"] for e in doc["evaluations"]] == [5, 1]
+    result = doc["evaluations"][0]["results"][0]
+    assert {"sensitivity", "false_alarm_rate", "lead_time_median_days", "ramp_days_median", "roc"} <= set(result)
+
+
+def test_text_output_is_a_table(capsys: pytest.CaptureFixture[str]) -> None:
+    args = parser().parse_args(["early-warnings", "--patients", "30", "--reports-per-day", "1"])
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    assert "contrast" in out and "kendall" in out and "ROC" in out
