@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from fhir_server.api import audit, capability, interactions, oauth
+from fhir_server.api import audit, capability, cds_hooks, interactions, oauth
 from fhir_server.api.auditing import audit_failure
 from fhir_server.api.deps import Services
 from fhir_server.api.negotiation import json_response
@@ -27,6 +27,7 @@ from fhir_server.search.extract import IndexExtractor
 from fhir_server.search.registry import SearchRegistry
 from fhir_server.services.bundles import BundleService
 from fhir_server.services.observation_check import ObservationCodingCheck
+from fhir_server.services.pgx import publish_catalogue
 from fhir_server.services.resources import ResourceService
 from fhir_server.services.search import SearchService
 from fhir_server.services.terminology_loader import publish_terminology
@@ -35,6 +36,7 @@ from fhir_server.settings import Settings, is_loopback
 from fhir_server.storage.db import create_engine
 from fhir_server.storage.migrate import upgrade
 from fhir_server.storage.repository import ResourceRepository
+from mappings.pharmacogenomics import PgxAdvisor
 from terminology import Terminology
 
 log = logging.getLogger("novamind")
@@ -111,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         raise ValueError("NOVAMIND_INSECURE_NO_AUTH is for local development: it needs a loopback host.")
     services = build_services(settings)
     engine = services.repository.engine
+    pgx_advisor = PgxAdvisor(services.terminology, settings.canonical_base)  # loads CPIC tables on first use
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -122,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await publish_terminology(
                     services.terminology, services.repository, services.resources, services.registry
                 )
+                await publish_catalogue(pgx_advisor, services.repository, services.resources, services.registry)
             yield
         finally:
             try:
@@ -138,12 +142,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redirect_slashes=False,
     )
     app.state.services = services
+    app.state.pgx_advisor = pgx_advisor
     app.state.browser_kit = BrowserKit.open(services)  # login/consent pages: templates, CSRF, signed state
     app.include_router(capability.router)
     for router in oauth.ROUTERS:  # before the FHIR interactions, whose /fhir/{type}/{id} would take .well-known
         app.include_router(router)
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(cds_hooks.router)
     app.include_router(audit.router)  # before the generic interactions, which would take /fhir/AuditEvent
     app.include_router(interactions.router)
     _install_error_handlers(app)

@@ -69,6 +69,8 @@ INTERACTION_LETTERS: Mapping[Interaction, frozenset[str]] = MappingProxyType(
 OPERATION_LETTERS: Mapping[str, frozenset[str]] = MappingProxyType(
     {
         "everything": frozenset("rs"),  # each returned type is then filtered through its own decision
+        # Reads the patient's inputs through the caller's guard; stores the derived results as the server.
+        "medication-recommendations": frozenset("rs"),
         "lastn": frozenset("s"),
         "validate": frozenset(),  # touches no stored data; any grant on the type will do
         # Terminology operations answer from the shipped content, never from patient data: any grant will do.

@@ -1,6 +1,15 @@
 """One module per $operation; `OPERATIONS` tells the CapabilityStatement where each is offered."""
 
-from fhir_server.api.operations import everything, expand, lookup, subsumes, translate, validate, validate_code
+from fhir_server.api.operations import (
+    everything,
+    expand,
+    lookup,
+    medication_recommendations,
+    subsumes,
+    translate,
+    validate,
+    validate_code,
+)
 
 OPERATIONS: dict[str, tuple[str, ...]] = {
     "$everything": everything.OFFERED_ON,
@@ -10,6 +19,7 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
     "$expand": expand.OFFERED_ON,
     "$translate": translate.OFFERED_ON,
     "$subsumes": subsumes.OFFERED_ON,
+    "$medication-recommendations": medication_recommendations.OFFERED_ON,
 }
 ROUTERS = (
     everything.router,
@@ -19,4 +29,5 @@ ROUTERS = (
     expand.router,
     translate.router,
     subsumes.router,
+    medication_recommendations.router,
 )
