@@ -1,7 +1,7 @@
 """Command groups the twin engine contributes to `novamind` (entry point `novamind.commands`).
 
 `register` adds the `train`, `evaluate` and `pgx` groups once; their sub-commands come from `TRAIN_COMMANDS`
-and `EVALUATE_COMMANDS`, so later models (e.g. `evaluate correlations`) append a registrar here instead
+and `EVALUATE_COMMANDS`, so each model appends a registrar here instead
 of creating a second `evaluate` parser, which argparse would reject.
 """
 
@@ -10,13 +10,24 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from twin_engine.correlations.commands import add_evaluate_correlations
+from twin_engine.early_warning.commands import add_evaluate_early_warnings
 from twin_engine.forecast.commands import add_evaluate_forecaster, add_train_forecaster
 from twin_engine.pharmacogenomics.commands import add_pgx_recommend
+from twin_engine.pharmacogenomics.response.commands import (
+    add_evaluate_medication_response,
+    add_train_medication_response,
+)
 
 Registrar = Callable[[argparse._SubParsersAction], None]
 
-TRAIN_COMMANDS: list[Registrar] = [add_train_forecaster]
-EVALUATE_COMMANDS: list[Registrar] = [add_evaluate_forecaster]
+TRAIN_COMMANDS: list[Registrar] = [add_train_forecaster, add_train_medication_response]
+EVALUATE_COMMANDS: list[Registrar] = [
+    add_evaluate_forecaster,
+    add_evaluate_correlations,
+    add_evaluate_early_warnings,
+    add_evaluate_medication_response,
+]
 PGX_COMMANDS: list[Registrar] = [add_pgx_recommend]
 
 

@@ -30,10 +30,12 @@ COLUMNS: tuple[str, ...] = (SUBJECT_ID, TS, METRIC, VALUE, UNIT)
 PHQ9 = "phq9_total"
 GAD7 = "gad7_total"
 MOOD = "mood_rating"
+ANXIETY = "anxiety_rating"
 SLEEP_HOURS = "sleep_duration_h"
 HRV_MS = "hrv_rmssd_ms"
 RESTING_HR = "resting_heart_rate_bpm"
 STEPS = "steps"
+ACTIVE_MINUTES = "active_minutes"
 HOURLY_HRV_MS = "hrv_rmssd_ms_hourly"
 HOURLY_HR = "heart_rate_bpm_hourly"
 MEDICATION_ON = "antidepressant_on"
@@ -42,10 +44,12 @@ UNITS: dict[str, str] = {
     PHQ9: "{score}",
     GAD7: "{score}",
     MOOD: "{score}",
+    ANXIETY: "{score}",
     SLEEP_HOURS: "h",
     HRV_MS: "ms",
     RESTING_HR: "/min",
     STEPS: "{steps}",
+    ACTIVE_MINUTES: "min",
     HOURLY_HRV_MS: "ms",
     HOURLY_HR: "/min",
     MEDICATION_ON: "{flag}",
