@@ -59,7 +59,9 @@ class FhirClient:
             raise FhirRequestError(
                 response.status_code,
                 f"the server refused the token ({_diagnostics(response)}); pass --token or set NOVAMIND_TOKEN "
-                "to a token with system/*.cruds (see `novamind token`)",
+                "to a token with system/*.cruds (see `novamind token`; a long import needs one that outlives it, "
+                "`novamind token --lifetime SECONDS`). Records already sent are stored: running the same import "
+                "again resumes, counting them as unchanged",
             )
         if response.status_code >= 400:
             raise FhirRequestError(response.status_code, _diagnostics(response))

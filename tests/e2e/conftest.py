@@ -41,14 +41,16 @@ def novamind(*args: str) -> str:
     return done.stdout
 
 
-def script_token(base: str, args: list[str], scope: str = "system/*.cruds") -> str:
-    """An access token for scripts, minted with `novamind clients add` + `novamind token` as the README shows."""
+def script_token(base: str, args: list[str], scope: str = "system/*.cruds", lifetime: int | None = None) -> str:
+    """An access token for scripts, minted with `novamind clients add` + `novamind token` as the README shows;
+    `lifetime` (seconds) for scripts that run longer than the server's default token lifetime."""
     port = base.split(":")[-1].split("/")[0]
     client = f"e2e-{uuid.uuid4().hex[:8]}"
     novamind(
         "clients", "add", client, "--kind", "public", "--redirect-uri", "http://127.0.0.1/cb", "--scope", scope, *args
     )
-    return novamind("token", "--client-id", client, "--scope", scope, "--port", port, *args).strip()
+    extra = ["--lifetime", str(lifetime)] if lifetime else []
+    return novamind("token", "--client-id", client, "--scope", scope, "--port", port, *extra, *args).strip()
 
 
 @contextlib.contextmanager

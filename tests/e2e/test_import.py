@@ -17,10 +17,12 @@ import httpx
 import pytest
 
 from tests.e2e.apple_export import write_export
-from tests.e2e.conftest import new_patient
+from tests.e2e.conftest import RunningServer, new_patient, script_token
 
 pytestmark = pytest.mark.e2e
 RECORDS = int(os.environ.get("NOVAMIND_E2E_IMPORT_RECORDS", "2000"))
+# Generous on purpose: the bound catches a hung import, not a slow machine (>= 50 records/s always passes).
+IMPORT_TIMEOUT_S = 600 + RECORDS // 50
 
 
 def _import(server: str, token: str, *args: str, module: str = "fhir_server.cli") -> subprocess.CompletedProcess[str]:
@@ -29,7 +31,7 @@ def _import(server: str, token: str, *args: str, module: str = "fhir_server.cli"
         [sys.executable, "-m", module, "import", *args, "--server", server, "--quiet"],
         capture_output=True,
         text=True,
-        timeout=1800,
+        timeout=IMPORT_TIMEOUT_S,
         env={**os.environ, "NOVAMIND_TOKEN": token},
     )
 
@@ -38,6 +40,17 @@ def _count(server: str, auth: dict[str, str], query: str) -> int:
     r = httpx.get(f"{server}/Observation?{query}&_summary=count", headers=auth, timeout=120)
     r.raise_for_status()
     return int(r.json()["total"])
+
+
+@pytest.fixture(scope="module")
+def import_token(running: RunningServer) -> str:
+    """A token that outlives the import: the default lifetime (1 h) is shorter than a million-record run."""
+    return script_token(running.base, running.args, lifetime=2 * IMPORT_TIMEOUT_S + 600)
+
+
+@pytest.fixture(scope="module")
+def import_auth(import_token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {import_token}"}
 
 
 @pytest.fixture(scope="module")
@@ -53,22 +66,24 @@ def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_an_apple_health_export_is_imported_and_found_by_search(
-    server: str, token: str, auth: dict[str, str], patient: str, export: Path
+    server: str, import_token: str, import_auth: dict[str, str], patient: str, export: Path
 ) -> None:
-    done = _import(server, token, "apple-health", str(export), "--patient", patient)
+    done = _import(server, import_token, "apple-health", str(export), "--patient", patient)
     assert done.returncode == 0, done.stderr
     assert f"created {RECORDS}, unchanged 0, rejected 0" in done.stdout
-    assert _count(server, auth, f"subject=Patient/{patient}") == RECORDS
-    assert _count(server, auth, f"patient={patient}&code=http://loinc.org|8867-4") == RECORDS // 2
-    devices = httpx.get(f"{server}/Device?patient={patient}", headers=auth).json()
+    assert _count(server, import_auth, f"subject=Patient/{patient}") == RECORDS
+    assert _count(server, import_auth, f"patient={patient}&code=http://loinc.org|8867-4") == RECORDS // 2
+    devices = httpx.get(f"{server}/Device?patient={patient}", headers=import_auth).json()
     assert sorted(e["resource"]["manufacturer"] for e in devices["entry"]) == ["Apple Inc.", "Apple Inc."]
 
 
-def test_a_reimport_adds_nothing(server: str, token: str, auth: dict[str, str], patient: str, export: Path) -> None:
-    done = _import(server, token, "apple-health", str(export), "--patient", patient, module="mappings.cli")
+def test_a_reimport_adds_nothing(
+    server: str, import_token: str, import_auth: dict[str, str], patient: str, export: Path
+) -> None:
+    done = _import(server, import_token, "apple-health", str(export), "--patient", patient, module="mappings.cli")
     assert done.returncode == 0, done.stderr
     assert f"created 0, unchanged {RECORDS}, rejected 0" in done.stdout
-    assert _count(server, auth, f"subject=Patient/{patient}") == RECORDS
+    assert _count(server, import_auth, f"subject=Patient/{patient}") == RECORDS
 
 
 def test_a_file_that_fails_validation_imports_nothing(

@@ -39,12 +39,20 @@ def local_volatility(w: WindowSet) -> np.ndarray:
     y = (w.history[:, -56:, 0] - w.loc[:, None]) / w.scale
     ok = np.isfinite(y)
     n = ok.sum(axis=1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=RuntimeWarning)
-        median = np.nanmedian(np.where(ok, y, np.nan), axis=1)
+    median = _row_nanmedian(np.where(ok, y, np.nan), n)
     dev = np.where(ok, np.abs(y - median[:, None]), 0.0)
     spread = (dev.sum(axis=1) + _PRIOR_POINTS * _POPULATION_SPREAD) / (n + _PRIOR_POINTS)
     return np.maximum(spread, _VOL_FLOOR)
+
+
+def _row_nanmedian(y: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Median of each row's non-NaN values (NaN for an empty row); np.nanmedian goes through masked
+    arrays and cost more than a millisecond per single forecast."""
+    ordered = np.sort(y, axis=1)  # NaN sorts last
+    rows = np.arange(len(y))
+    lo, hi = np.maximum((n - 1) // 2, 0), np.maximum(n // 2, 0)
+    median = (ordered[rows, lo] + ordered[rows, hi]) / 2.0
+    return np.where(n > 0, median, np.nan)
 
 
 def _conformal_quantile(scores: np.ndarray, level: float) -> float:

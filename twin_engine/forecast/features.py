@@ -8,23 +8,28 @@ data are preceded by critical slowing down.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from twin_engine.forecast.windows import WindowSet
 
 
+# np.nanmean/np.nanstd compute the same sums but cost ~50 µs of dispatch per call on small arrays, which
+# was a fifth of a single forecast; these are the same arithmetic (NaN-free sum / count, ddof 0) inline.
+
+
 def _nanmean(x: np.ndarray, axis: int = 1) -> np.ndarray:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=RuntimeWarning)
-        return np.nanmean(x, axis=axis)
+    ok = ~np.isnan(x)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(ok, x, 0).sum(axis=axis) / ok.sum(axis=axis)
 
 
 def _nanstd(x: np.ndarray, axis: int = 1) -> np.ndarray:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=RuntimeWarning)
-        return np.nanstd(x, axis=axis)
+    ok = ~np.isnan(x)
+    count = ok.sum(axis=axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(ok, x, 0).sum(axis=axis) / count
+        dev = np.where(ok, x - np.expand_dims(mean, axis), 0)
+        return np.sqrt((dev * dev).sum(axis=axis) / count)
 
 
 def _last_observed(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
