@@ -23,14 +23,12 @@ from fhir_server.api.cds_cards import order_card, patient_card
 from fhir_server.api.deps import services
 from fhir_server.api.negotiation import read_body
 from fhir_server.api.pgx_state import advisor, confine_to_patient
-from fhir_server.api.security import RequestAccess
+from fhir_server.api.security import RequestAccess, access_from_claims, developer_access, verify_token
 from fhir_server.audit.records import AuditKind, AuditOutcome, AuditRecord
 from fhir_server.auth.errors import InsufficientScope, InvalidToken
-from fhir_server.auth.policy import Interaction, build_policy
-from fhir_server.auth.scopes import parse_scopes
+from fhir_server.auth.policy import Interaction
 from fhir_server.errors import FhirError, InvalidRequest, NotFound
 from fhir_server.services import pgx
-from fhir_server.services.access import AccessGuard
 from mappings.pharmacogenomics import DrugAlert, PatientRecord
 
 router = APIRouter(prefix="/cds-services")
@@ -81,12 +79,8 @@ _USAGE = (
 
 async def _access(request: Request, body: dict[str, Any]) -> RequestAccess:
     """The caller's access from `fhirAuthorization` or the bearer header: a token we issued, current, unrevoked."""
-    svc = services(request)
-    source_ip = request.client.host if request.client else None
-    if svc.settings.insecure_no_auth:
-        return RequestAccess(
-            AccessGuard.full_access(svc.registry), "insecure-no-auth", "developer", source_ip=source_ip
-        )
+    if services(request).settings.insecure_no_auth:
+        return developer_access(request)
     fhir_auth = body.get("fhirAuthorization")
     token = fhir_auth.get("access_token") if isinstance(fhir_auth, dict) else None
     if not token:
@@ -94,20 +88,7 @@ async def _access(request: Request, body: dict[str, Any]) -> RequestAccess:
         token = value.strip() if scheme.lower() == "bearer" else None
     if not token:
         raise InvalidToken("Send an access token of this server as fhirAuthorization.access_token or a Bearer header.")
-    claims = svc.auth.tokens.verify(str(token))
-    if not await svc.auth.store.access_token_active(claims.jti):
-        raise InvalidToken("The access token has been revoked; obtain a new one.")
-    policy = build_policy(parse_scopes(claims.scope), patient=claims.patient, role=claims.role)
-    return RequestAccess(
-        AccessGuard(policy, svc.registry),
-        claims.client_id,
-        claims.sub,
-        fhir_user=claims.fhir_user,
-        role=claims.role.value if claims.role else None,
-        patient=claims.patient,
-        jti=claims.jti,
-        source_ip=source_ip,
-    )
+    return access_from_claims(request, await verify_token(request, str(token)))
 
 
 def _resources(value: Any, res_type: str, patient_id: str) -> list[dict[str, Any]]:

@@ -48,26 +48,33 @@ async def request_access(request: Request) -> RequestAccess:
     cached = getattr(request.state, "access", None)
     if isinstance(cached, RequestAccess):
         return cached
-    svc = services(request)
-    source_ip = request.client.host if request.client else None
-    if svc.settings.insecure_no_auth:
-        access = RequestAccess(
-            AccessGuard.full_access(svc.registry), "insecure-no-auth", "developer", source_ip=source_ip
-        )
+    if services(request).settings.insecure_no_auth:
+        access = developer_access(request)
     else:
-        claims = await verify_bearer(request)
-        access = RequestAccess(
-            AccessGuard(_policy(claims), svc.registry),
-            claims.client_id,
-            claims.sub,
-            fhir_user=claims.fhir_user,
-            role=claims.role.value if claims.role else None,
-            patient=claims.patient,
-            jti=claims.jti,
-            source_ip=source_ip,
-        )
+        access = access_from_claims(request, await verify_bearer(request))
     request.state.access = access
     return access
+
+
+def developer_access(request: Request) -> RequestAccess:
+    """Full access for `novamind serve --no-auth` (loopback development only)."""
+    svc = services(request)
+    source_ip = request.client.host if request.client else None
+    return RequestAccess(AccessGuard.full_access(svc.registry), "insecure-no-auth", "developer", source_ip=source_ip)
+
+
+def access_from_claims(request: Request, claims: AccessTokenClaims) -> RequestAccess:
+    """What a verified token lets this request do."""
+    return RequestAccess(
+        AccessGuard(_policy(claims), services(request).registry),
+        claims.client_id,
+        claims.sub,
+        fhir_user=claims.fhir_user,
+        role=claims.role.value if claims.role else None,
+        patient=claims.patient,
+        jti=claims.jti,
+        source_ip=request.client.host if request.client else None,
+    )
 
 
 async def verify_bearer(request: Request) -> AccessTokenClaims:
@@ -78,8 +85,13 @@ async def verify_bearer(request: Request) -> AccessTokenClaims:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken("The Authorization header must be 'Bearer <access token>'.")
+    return await verify_token(request, token.strip())
+
+
+async def verify_token(request: Request, token: str) -> AccessTokenClaims:
+    """The claims of an access token (however it arrived), which must be ours, current and not revoked."""
     auth = services(request).auth
-    claims = auth.tokens.verify(token.strip())
+    claims = auth.tokens.verify(token)
     if not await auth.store.access_token_active(claims.jti):
         raise InvalidToken("The access token has been revoked; obtain a new one.")
     return claims
