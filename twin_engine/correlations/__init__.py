@@ -1,11 +1,35 @@
 """Biometric–symptom lagged associations: per patient (prewhitened, permutation-tested, FDR-controlled),
-pooled across patients (random effects), and the clinician-facing insights they support."""
+pooled across patients (random effects), and the clinician-facing insights they support.
 
-from twin_engine.correlations.analysis import CorrelationConfig, PatientCorrelations, analyse_patient
-from twin_engine.correlations.insights import Insight, insights
-from twin_engine.correlations.lagged import AnalysisSettings, LinkResult, LinkSpec
-from twin_engine.correlations.pooled import PooledLink, pool
-from twin_engine.correlations.timeline import StreamCoverage
+Names are imported on first use: the `novamind` CLI registers `evaluate correlations` on every call, and
+importing the analysis (scipy.stats) there would add about a second to unrelated commands.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from twin_engine.correlations.analysis import CorrelationConfig, PatientCorrelations, analyse_patient
+    from twin_engine.correlations.insights import Insight, insights
+    from twin_engine.correlations.lagged import AnalysisSettings, LinkResult, LinkSpec
+    from twin_engine.correlations.pooled import PooledLink, pool
+    from twin_engine.correlations.timeline import StreamCoverage
+
+_HOMES = {
+    "AnalysisSettings": "lagged",
+    "LinkResult": "lagged",
+    "LinkSpec": "lagged",
+    "CorrelationConfig": "analysis",
+    "PatientCorrelations": "analysis",
+    "analyse_patient": "analysis",
+    "Insight": "insights",
+    "insights": "insights",
+    "PooledLink": "pooled",
+    "pool": "pooled",
+    "StreamCoverage": "timeline",
+}
 
 __all__ = [
     "AnalysisSettings",
@@ -20,3 +44,9 @@ __all__ = [
     "insights",
     "pool",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(import_module(f"twin_engine.correlations.{_HOMES[name]}"), name)
+    raise AttributeError(f"module 'twin_engine.correlations' has no attribute {name!r}")
