@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from twin_engine.correlations.analysis import CorrelationConfig, PatientCorrelations, analyse_patient
-    from twin_engine.correlations.insights import Insight, insights
+    from twin_engine.correlations.insights import Insight, clinical_insights
     from twin_engine.correlations.lagged import AnalysisSettings, LinkResult, LinkSpec
     from twin_engine.correlations.pooled import PooledLink, pool
     from twin_engine.correlations.timeline import StreamCoverage
@@ -25,7 +25,7 @@ _HOMES = {
     "PatientCorrelations": "analysis",
     "analyse_patient": "analysis",
     "Insight": "insights",
-    "insights": "insights",
+    "clinical_insights": "insights",
     "PooledLink": "pooled",
     "pool": "pooled",
     "StreamCoverage": "timeline",
@@ -41,7 +41,7 @@ __all__ = [
     "PooledLink",
     "StreamCoverage",
     "analyse_patient",
-    "insights",
+    "clinical_insights",
     "pool",
 ]
 

@@ -64,7 +64,7 @@ class Insight:
     link: LinkResult | None = None
 
 
-def insights(analysis: PatientCorrelations) -> tuple[Insight, ...]:
+def clinical_insights(analysis: PatientCorrelations) -> tuple[Insight, ...]:
     """Significant links first (strongest first), then "not enough data yet" for unanswered questions."""
     found = sorted(
         (link for link in analysis.significant() if link.reliability != INSUFFICIENT),

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from twin_engine import frames
-from twin_engine.correlations import AnalysisSettings, CorrelationConfig, analyse_patient, insights, pool
+from twin_engine.correlations import AnalysisSettings, CorrelationConfig, analyse_patient, clinical_insights, pool
 from twin_engine.correlations.commands import add_evaluate_correlations
 from twin_engine.correlations.insights import INSUFFICIENT_DATA, LINK
 from twin_engine.errors import TwinEngineError
@@ -55,7 +55,8 @@ def test_each_patient_is_shrunk_toward_the_pooled_estimate(pooled) -> None:  # t
 def test_a_found_link_becomes_an_insight_with_its_lag_and_a_consideration() -> None:
     strong = (Coupling(frames.HRV_MS, frames.ANXIETY, 1, -0.6, -0.6),)
     (analysis,) = _analyses(strong, patients=1, days=240, seed=2, config=CorrelationConfig()).values()
-    (found,) = [i for i in insights(analysis) if i.kind == LINK and i.link and i.link.spec.cause == frames.HRV_MS]
+    found_links = [i for i in clinical_insights(analysis) if i.kind == LINK and i.link]
+    (found,) = [i for i in found_links if i.link and i.link.spec.cause == frames.HRV_MS]
     assert found.text.startswith("Lower heart-rate variability preceded higher anxiety the next day")
     assert "not proof of cause" in found.text
     assert found.consideration.startswith("Consider")
@@ -63,7 +64,7 @@ def test_a_found_link_becomes_an_insight_with_its_lag_and_a_consideration() -> N
 
 def test_too_little_data_is_said_plainly_with_how_much_more_is_needed() -> None:
     (analysis,) = _analyses((), patients=1, days=45, seed=3, config=CorrelationConfig()).values()
-    gaps = [i for i in insights(analysis) if i.kind == INSUFFICIENT_DATA]
+    gaps = [i for i in clinical_insights(analysis) if i.kind == INSUFFICIENT_DATA]
     assert {i.title for i in gaps} >= {"Not enough data yet: sleep and mood"}
     assert all("more paired days" in i.consideration for i in gaps)
 
