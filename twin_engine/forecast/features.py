@@ -12,7 +12,6 @@ import numpy as np
 
 from twin_engine.forecast.windows import WindowSet
 
-
 # np.nanmean/np.nanstd compute the same sums but cost ~50 µs of dispatch per call on small arrays, which
 # was a fifth of a single forecast; these are the same arithmetic (NaN-free sum / count, ddof 0) inline.
 
