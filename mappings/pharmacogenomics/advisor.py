@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mappings.pharmacogenomics import resources as res
 from mappings.pharmacogenomics.codes import RXNORM
@@ -27,9 +27,11 @@ from twin_engine.errors import PharmacogenomicInputError
 from twin_engine.pharmacogenomics import Action, GenePhenotype, PharmacogenomicsEngine
 from twin_engine.pharmacogenomics.genotype import canonical_gene
 from twin_engine.pharmacogenomics.response import catalogue
-from twin_engine.pharmacogenomics.response.comparative import MedicationEstimate, estimate_medications
-from twin_engine.pharmacogenomics.response.profile import PatientProfile
-from twin_engine.pharmacogenomics.response.training import ResponseBundle, load_bundle
+
+if TYPE_CHECKING:  # the response model (xgboost, scipy, pandas) loads on first prediction, not with the server
+    from twin_engine.pharmacogenomics.response.comparative import MedicationEstimate
+    from twin_engine.pharmacogenomics.response.profile import PatientProfile
+    from twin_engine.pharmacogenomics.response.training import ResponseBundle
 
 ACTIONABLE = frozenset(
     {Action.CONSIDER_ALTERNATIVE, Action.REDUCED_DOSING, Action.INCREASED_DOSING, Action.CAREFUL_MONITORING}
@@ -128,6 +130,8 @@ class PgxAdvisor:
 
     @cached_property
     def response(self) -> ResponseBundle:
+        from twin_engine.pharmacogenomics.response.training import load_bundle
+
         return load_bundle(self._models_dir, self._model_version)
 
     @cached_property
@@ -197,6 +201,8 @@ class PgxAdvisor:
     def _profile(self, context: ClinicalContext, phenotypes: Mapping[str, GenePhenotype]) -> PatientProfile | None:
         if context.diagnosis is None or context.age is None:
             return None
+        from twin_engine.pharmacogenomics.response.profile import PatientProfile
+
         return PatientProfile(
             diagnosis=context.diagnosis,
             age=context.age,
@@ -207,6 +213,8 @@ class PgxAdvisor:
         )
 
     def _estimates(self, profile: PatientProfile | None, drugs: Sequence[str]) -> dict[str, MedicationEstimate]:
+        from twin_engine.pharmacogenomics.response.comparative import estimate_medications
+
         known = tuple(d for d in drugs if d in catalogue.NAMES)
         if profile is None or not known:
             return {}

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mappings.pharmacogenomics.codes import IDENTIFIER_PATH, MEDICATION_RESPONSE, SIDE_EFFECT_RISK, TWIN_CONCEPTS_PATH
 from mappings.pharmacogenomics.ids import stable_id
 from twin_engine.pharmacogenomics import DrugGuidance, GuidanceStatus
-from twin_engine.pharmacogenomics.response.comparative import MedicationEstimate
+
+if TYPE_CHECKING:  # the response model (xgboost, scipy) loads only when a prediction is made
+    from twin_engine.pharmacogenomics.response.comparative import MedicationEstimate
 
 SIDE_EFFECT_TEXT = {
     "gi_upset": "gastrointestinal upset (nausea/diarrhoea)",
