@@ -15,6 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from twin_engine.errors import ModelArtifactError
 
@@ -133,3 +137,13 @@ def load_artifact(models_dir: Path, name: str, version: str | None = None) -> Ar
     if _content_hash(files, manifest.get("config")) != manifest.get("content_hash"):
         raise ModelArtifactError(f"{name} {version}: content hash mismatch (manifest edited?)")
     return Artifact(name, version, directory, manifest)
+
+
+def frame_hash(frame: pd.DataFrame) -> str:
+    """SHA-256 of a data frame's contents: how an artifact's manifest identifies the data it was trained on."""
+    import pandas as pd  # only where a model is trained, not on every import of the registry
+
+    digest = hashlib.sha256()
+    for column in frame.columns:
+        digest.update(pd.util.hash_pandas_object(frame[column], index=False).to_numpy().tobytes())
+    return digest.hexdigest()

@@ -7,14 +7,12 @@ artifact can be regenerated and audited.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from twin_engine import frames
 from twin_engine.forecast.autoets import AutoETSModel
@@ -23,7 +21,7 @@ from twin_engine.forecast.evaluation import test_windows
 from twin_engine.forecast.grid import to_grid
 from twin_engine.forecast.pipeline import ForecasterConfig, TwinForecaster
 from twin_engine.forecast.windows import WindowSet
-from twin_engine.registry import Artifact, load_artifact, save_artifact
+from twin_engine.registry import Artifact, frame_hash, load_artifact, save_artifact
 from twin_engine.simulate import SimulatedCohort, SimulatorConfig, simulate_cohort
 
 FORECASTER_NAME = "forecaster"
@@ -47,14 +45,6 @@ class TrainingResult:
     models: dict[str, TwinForecaster]
     seconds: float
     training_data: dict[str, object]
-
-
-def frame_hash(frame: pd.DataFrame) -> str:
-    """SHA-256 of an observation frame's contents (identifies the training data)."""
-    digest = hashlib.sha256()
-    for column in frame.columns:
-        digest.update(pd.util.hash_pandas_object(frame[column], index=False).to_numpy().tobytes())
-    return digest.hexdigest()
 
 
 def calibration_config(sim: SimulatorConfig, patients: int | None = None) -> SimulatorConfig:

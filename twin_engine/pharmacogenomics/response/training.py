@@ -7,15 +7,12 @@ can be regenerated and audited.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-import pandas as pd
-
 from twin_engine.pharmacogenomics.response.model import MedicationResponseModel, ResponseModelConfig
-from twin_engine.registry import Artifact, load_artifact, save_artifact
+from twin_engine.registry import Artifact, frame_hash, load_artifact, save_artifact
 from twin_engine.simulate.pgx_cohort import PgxCohortConfig, simulate_pgx_cohort
 
 MODEL_NAME = "medication-response"
@@ -42,14 +39,6 @@ class TrainingResult:
     training_data: dict[str, object]
 
 
-def episodes_hash(frame: pd.DataFrame) -> str:
-    """SHA-256 of an episode frame's contents (identifies the training data)."""
-    digest = hashlib.sha256()
-    for column in frame.columns:
-        digest.update(pd.util.hash_pandas_object(frame[column], index=False).to_numpy().tobytes())
-    return digest.hexdigest()
-
-
 def train_bundle(cohort: PgxCohortConfig, config: ResponseModelConfig | None = None) -> TrainingResult:
     """Simulate `cohort` and fit model and baseline on it (same splits, same hyper-parameters)."""
     start = time.perf_counter()
@@ -61,7 +50,7 @@ def train_bundle(cohort: PgxCohortConfig, config: ResponseModelConfig | None = N
         "source": "twin_engine.simulate.pgx_cohort (synthetic episodes, no real data)",
         "simulator": asdict(cohort),
         "episodes": len(episodes),
-        "episodes_sha256": episodes_hash(episodes),
+        "episodes_sha256": frame_hash(episodes),
         "splits": {
             "train": round(1 - config.valid_fraction - config.calibration_fraction, 6),
             "valid": config.valid_fraction,
