@@ -11,7 +11,7 @@ import argparse
 from collections.abc import Callable
 
 from twin_engine.correlations.commands import add_evaluate_correlations
-from twin_engine.early_warning.commands import add_evaluate_early_warnings
+from twin_engine.early_warning.commands import add_evaluate_early_warnings, add_train_early_warnings
 from twin_engine.forecast.commands import add_evaluate_forecaster, add_train_forecaster
 from twin_engine.pharmacogenomics.commands import add_pgx_recommend
 from twin_engine.pharmacogenomics.response.commands import (
@@ -21,7 +21,7 @@ from twin_engine.pharmacogenomics.response.commands import (
 
 Registrar = Callable[[argparse._SubParsersAction], None]
 
-TRAIN_COMMANDS: list[Registrar] = [add_train_forecaster, add_train_medication_response]
+TRAIN_COMMANDS: list[Registrar] = [add_train_forecaster, add_train_medication_response, add_train_early_warnings]
 EVALUATE_COMMANDS: list[Registrar] = [
     add_evaluate_forecaster,
     add_evaluate_correlations,

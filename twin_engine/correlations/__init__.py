@@ -1,5 +1,6 @@
 """Biometric–symptom lagged associations: per patient (prewhitened, permutation-tested, FDR-controlled),
-pooled across patients (random effects), and the clinician-facing insights they support.
+pooled across patients (random effects), a population prior that lends the pooled answer to each patient
+(weighted FDR), and the clinician-facing insights they support.
 
 Names are imported on first use: the `novamind` CLI registers `evaluate correlations` on every call, and
 importing the analysis (scipy.stats) there would add about a second to unrelated commands.
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from twin_engine.correlations.insights import Insight, clinical_insights
     from twin_engine.correlations.lagged import AnalysisSettings, LinkResult, LinkSpec
     from twin_engine.correlations.pooled import PooledLink, pool
+    from twin_engine.correlations.population_prior import PopulationPrior, apply_prior, cross_fitted, prior_from_pool
     from twin_engine.correlations.timeline import StreamCoverage
 
 _HOMES = {
@@ -28,6 +30,10 @@ _HOMES = {
     "clinical_insights": "insights",
     "PooledLink": "pooled",
     "pool": "pooled",
+    "PopulationPrior": "population_prior",
+    "apply_prior": "population_prior",
+    "cross_fitted": "population_prior",
+    "prior_from_pool": "population_prior",
     "StreamCoverage": "timeline",
 }
 
@@ -39,10 +45,14 @@ __all__ = [
     "LinkSpec",
     "PatientCorrelations",
     "PooledLink",
+    "PopulationPrior",
     "StreamCoverage",
     "analyse_patient",
+    "apply_prior",
     "clinical_insights",
+    "cross_fitted",
     "pool",
+    "prior_from_pool",
 ]
 
 

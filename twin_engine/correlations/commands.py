@@ -9,7 +9,7 @@ import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from twin_engine.correlations.evaluation import CorrelationReport
+    from twin_engine.correlations.evaluation import CorrelationReport, PatientScores
 
 
 def add_evaluate_correlations(sub: argparse._SubParsersAction) -> None:
@@ -25,6 +25,13 @@ def add_evaluate_correlations(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--permutations", type=int, default=1999)
     p.add_argument("--pooled-replicates", type=int, default=10, help="cohorts of 100 patients x 90 days (0: skip)")
     p.add_argument("--hourly-patients", type=int, default=20, help="patients with hourly data (0: skip)")
+    p.add_argument(
+        "--mixed-patients",
+        type=int,
+        default=0,
+        help="patients x 180 days where each planted link is carried by half of them: the cost of the "
+        "population prior on links a patient lacks (0: skip)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_evaluate)
@@ -54,6 +61,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         args.hourly_patients,
         config,
         progress=not args.quiet,
+        mixed_patients=args.mixed_patients,
     )
     print(json.dumps(_jsonable(dataclasses.asdict(report)), indent=2) if args.json else render(report))
     return 0
@@ -73,18 +81,17 @@ def render(report: CorrelationReport) -> str:
     """Plain-text tables of the report, goals beside the measures."""
     lines = [
         "Per patient (planted sizes uniform in 0.1-0.5; goal: FPR <= 1%, FDR <= 0.05, recall >= 0.85 at >= 0.3)",
-        "FDR = mean over patients of false/found links (what BH controls); false/all = pooled over the cohort",
+        "FDR = mean over patients of false/found links (what BH controls); false/all = pooled over the cohort;",
+        "population prior = weighted BH with links found by pooling the other half of the cohort",
+        *_patient_table(report.per_patient),
     ]
-    lines.append(
-        f"{'days':>5} {'patients':>8} {'recall>=0.3':>11} {'exact lag':>9} {'FPR/link':>8} {'FDR':>6} {'false/all':>9}"
-        "  recall by |size|"
-    )
-    for s in report.per_patient:
-        bins = "  ".join(f"{k}: {_pct(v)}" for k, v in s.recall_by_size.items())
-        lines.append(
-            f"{s.days:>5} {s.patients:>8} {_pct(s.recall_at_03):>11} {_pct(s.exact_lag):>9} "
-            f"{_pct(s.false_positive_rate, 2):>8} {s.empirical_fdr:>6.3f} {s.discoveries_false:>9.3f}  {bins}"
-        )
+    if report.mixed:
+        lines += [
+            "",
+            "Mixed population (each planted link carried by half the patients; 'absent FPR' = false-positive rate",
+            "on links other patients carry but this one lacks, where a population prior costs most)",
+            *_patient_table(report.mixed),
+        ]
     if report.pooled:
         p = report.pooled
         lines += [
@@ -108,6 +115,21 @@ def render(report: CorrelationReport) -> str:
             f"  full analysis of one patient with 180 days of hourly data: {report.cost_seconds_hourly_patient:.2f} s"
         )
     return "\n".join(lines)
+
+
+def _patient_table(scores: tuple[PatientScores, ...]) -> list[str]:
+    lines = [
+        f"{'method':<17}{'days':>5} {'patients':>8} {'recall>=0.3':>11} {'exact lag':>9} {'FPR/link':>8} "
+        f"{'absent FPR':>10} {'FDR':>6} {'false/all':>9}  recall by |size|"
+    ]
+    for s in scores:
+        bins = "  ".join(f"{k}: {_pct(v)}" for k, v in s.recall_by_size.items())
+        lines.append(
+            f"{s.method:<17}{s.days:>5} {s.patients:>8} {_pct(s.recall_at_03):>11} {_pct(s.exact_lag):>9} "
+            f"{_pct(s.false_positive_rate, 2):>8} {_pct(s.absent_link_fpr, 2):>10} {s.empirical_fdr:>6.3f} "
+            f"{s.discoveries_false:>9.3f}  {bins}"
+        )
+    return lines
 
 
 def _pct(value: float, digits: int = 1) -> str:

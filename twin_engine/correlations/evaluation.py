@@ -22,6 +22,7 @@ from twin_engine import frames
 from twin_engine.correlations.analysis import CorrelationConfig, PatientCorrelations, analyse_patient
 from twin_engine.correlations.lagged import AnalysisSettings, LinkSpec
 from twin_engine.correlations.pooled import pool
+from twin_engine.correlations.population_prior import cross_fitted
 from twin_engine.simulate.couplings import Coupling, CouplingCohort, CouplingConfig, simulate_couplings
 
 # Per-patient evaluation: sizes spread over [0.1, 0.5] so one cohort gives recall per size bin.
@@ -38,13 +39,23 @@ POOLED_COUPLINGS: tuple[Coupling, ...] = (
     Coupling(frames.HRV_MS, frames.ANXIETY, 1, -0.09, -0.03),
     Coupling(frames.ANXIETY, frames.RESTING_HR, 1, 0.07, 0.13),
 )
+# A mixed population: each planted link carried by half the patients, so a population prior also points
+# at links some patients lack (the cost side of borrowing strength).
+MIXED_COUPLINGS: tuple[Coupling, ...] = tuple(replace(c, prevalence=0.5) for c in SPREAD_COUPLINGS)
 SIZE_BINS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5)
+WITHIN_PATIENT = "within-patient"
+POPULATION_PRIOR = "population prior"
 
 
 @dataclass(frozen=True)
 class PatientScores:
-    """Per-patient detection against the truth, aggregated over a cohort."""
+    """Per-patient detection against the truth, aggregated over a cohort.
 
+    `method` is WITHIN_PATIENT (plain BH over the patient's links) or POPULATION_PRIOR (weighted BH with a
+    prior pooled from the other half of the cohort).
+    """
+
+    method: str
     days: int
     patients: int
     planted_links: int
@@ -53,6 +64,7 @@ class PatientScores:
     exact_lag: float  # true positives whose best lag is the planted lag
     null_links: int
     false_positive_rate: float  # per null link
+    absent_link_fpr: float  # per null link that other patients carry (NaN when every patient carries all)
     empirical_fdr: float  # mean over patients of false discoveries / discoveries (0 when none): what BH bounds
     discoveries_false: float  # false discoveries / all discoveries, pooled over the cohort
     seconds_per_patient: float
@@ -76,6 +88,7 @@ class PooledScores:
 @dataclass(frozen=True)
 class CorrelationReport:
     per_patient: tuple[PatientScores, ...]
+    mixed: tuple[PatientScores, ...]
     pooled: PooledScores | None
     hourly: PatientScores | None
     cost_seconds_hourly_patient: float | None
@@ -83,23 +96,29 @@ class CorrelationReport:
 
 
 def classify(spec: LinkSpec, subject_truth: pd.DataFrame, implied: frozenset[tuple[str, str]]) -> tuple[str, float]:
-    """('planted', size), ('implied', nan) or ('null', 0.0) for one tested link of one patient."""
+    """('planted', size), ('implied', nan), ('absent', 0.0) or ('null', 0.0) for one tested link of one
+    patient; 'absent' is a null link in this patient that other patients carry (size 0 in its answer key)."""
     if (spec.cause, spec.effect) in implied:
         return "implied", float("nan")
     hourly = spec.resolution == "hour"
     for row in subject_truth.itertuples(index=False):
         same_link = row.cause == spec.cause and row.effect == spec.effect and bool(row.hourly) == hourly
         if same_link and row.lag in spec.lags:
-            return "planted", float(row.size)
+            return ("planted", float(row.size)) if row.size != 0 else ("absent", 0.0)
     return "null", 0.0
 
 
 def score_patients(
-    cohort: CouplingCohort, analyses: dict[str, PatientCorrelations], resolution: str, seconds: float
+    cohort: CouplingCohort,
+    analyses: dict[str, PatientCorrelations],
+    resolution: str,
+    seconds: float,
+    method: str = WITHIN_PATIENT,
 ) -> PatientScores:
     truth_by_subject = {s: t for s, t in cohort.truth.groupby(frames.SUBJECT_ID)}
     planted: list[tuple[float, bool, bool]] = []  # size, found, exact lag
     null_flags: list[bool] = []
+    absent_flags: list[bool] = []
     fdp: list[float] = []
     for subject, analysis in analyses.items():
         before_true, before_false = sum(p[1] for p in planted), sum(null_flags)
@@ -112,8 +131,10 @@ def score_patients(
                 lag = int(truth[(truth.cause == link.spec.cause) & (truth.effect == link.spec.effect)].lag.iloc[0])
                 found = link.significant and np.sign(link.r) == np.sign(size)
                 planted.append((size, bool(found), bool(found and link.best_lag == lag)))
-            elif kind == "null":
+            elif kind in ("null", "absent"):
                 null_flags.append(link.significant)
+                if kind == "absent":
+                    absent_flags.append(link.significant)
         false = sum(null_flags) - before_false
         found_here = sum(p[1] for p in planted) - before_true + false
         fdp.append(false / found_here if found_here else 0.0)
@@ -128,6 +149,7 @@ def score_patients(
         by_size[f"{lo:.1f}-{hi:.1f}"] = float(found[inside].mean()) if inside.any() else float("nan")
     strong = sizes >= 0.3
     return PatientScores(
+        method=method,
         days=cohort.config.days,
         patients=len(analyses),
         planted_links=len(planted),
@@ -136,6 +158,7 @@ def score_patients(
         exact_lag=float(exact[found].mean()) if found.any() else float("nan"),
         null_links=len(nulls),
         false_positive_rate=float(nulls.mean()) if len(nulls) else float("nan"),
+        absent_link_fpr=float(np.mean(absent_flags)) if absent_flags else float("nan"),
         empirical_fdr=float(np.mean(fdp)) if fdp else 0.0,
         discoveries_false=float(nulls.sum() / discoveries) if discoveries else 0.0,
         seconds_per_patient=seconds / max(len(analyses), 1),
@@ -159,13 +182,20 @@ def analyse_cohort(
 
 
 def evaluate_per_patient(
-    days: Iterable[int], patients: int, seed: int, config: CorrelationConfig, progress: bool = False
+    days: Iterable[int],
+    patients: int,
+    seed: int,
+    config: CorrelationConfig,
+    progress: bool = False,
+    couplings: tuple[Coupling, ...] = SPREAD_COUPLINGS,
 ) -> tuple[PatientScores, ...]:
+    """Within-patient and population-prior scores for each record length (the prior is cross-fitted)."""
     out = []
     for d in days:
-        cohort = simulate_couplings(CouplingConfig(n_patients=patients, days=d, seed=seed, couplings=SPREAD_COUPLINGS))
+        cohort = simulate_couplings(CouplingConfig(n_patients=patients, days=d, seed=seed, couplings=couplings))
         analyses, seconds = analyse_cohort(cohort, config, f"{d} days", progress)
         out.append(score_patients(cohort, analyses, "day", seconds))
+        out.append(score_patients(cohort, cross_fitted(analyses), "day", seconds, POPULATION_PRIOR))
     return tuple(out)
 
 
@@ -239,15 +269,22 @@ def evaluate(
     hourly_patients: int,
     config: CorrelationConfig | None = None,
     progress: bool = False,
+    mixed_patients: int = 0,
 ) -> CorrelationReport:
     config = config or CorrelationConfig(settings=AnalysisSettings())
     per_patient = evaluate_per_patient(days, patients, seed, config, progress)
+    mixed = (
+        evaluate_per_patient((180,), mixed_patients, seed + 13, config, progress, MIXED_COUPLINGS)
+        if mixed_patients
+        else ()
+    )
     pooled = evaluate_pooled(100, 90, pooled_replicates, seed + 7, config, progress) if pooled_replicates else None
     hourly, cost = (None, None)
     if hourly_patients:
         hourly, cost = evaluate_hourly(180, hourly_patients, seed + 11, config, progress)
     return CorrelationReport(
         per_patient=per_patient,
+        mixed=mixed,
         pooled=pooled,
         hourly=hourly,
         cost_seconds_hourly_patient=cost,

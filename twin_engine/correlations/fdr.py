@@ -1,4 +1,4 @@
-"""Benjamini–Hochberg false-discovery-rate control (NaN p-values are never rejected)."""
+"""Benjamini–Hochberg false-discovery-rate control, plain and weighted (NaN p-values are never rejected)."""
 
 from __future__ import annotations
 
@@ -20,3 +20,19 @@ def benjamini_hochberg(p_values: np.ndarray, q: float) -> tuple[np.ndarray, np.n
     adjusted[order] = np.minimum(monotone, 1.0)
     rejected[order] = monotone <= q
     return adjusted, rejected
+
+
+def weighted_benjamini_hochberg(p_values: np.ndarray, weights: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray]:
+    """BH on p / w (Genovese, Roeder & Wasserman, Biometrika 2006).
+
+    FDR stays at most `q` when the weights of the finite p-values average one and were chosen without
+    looking at these p-values; the caller owns both conditions. A weight of zero never rejects.
+    """
+    p = np.asarray(p_values, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    if p.shape != w.shape or (w < 0).any():
+        raise ValueError("weights must be non-negative, one per p-value")
+    with np.errstate(divide="ignore"):
+        scaled = np.where(w > 0, p / np.where(w > 0, w, 1.0), np.inf)
+    scaled = np.where(np.isfinite(p), scaled, np.nan)
+    return benjamini_hochberg(scaled, q)

@@ -58,7 +58,8 @@ class LinkResult:
 
     `r`, `ci_low`, `ci_high` describe the best lag (chosen as the largest |z|, so |r| is optimistic for
     weak links); `p_value` is the permutation p-value of that maximum and `q_value` its BH adjustment
-    (NaN when permutations were switched off, e.g. for pooled analysis).
+    (NaN when permutations were switched off, e.g. for pooled analysis), weighted when a population prior
+    was applied.
     """
 
     spec: LinkSpec
@@ -75,6 +76,7 @@ class LinkResult:
     significant: bool
     min_detectable_r: float
     reliability: str
+    prior_weight: float = 1.0  # share of the FDR budget from a population prior (population_prior.py)
 
 
 @dataclass(frozen=True)

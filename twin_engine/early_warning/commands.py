@@ -1,9 +1,11 @@
-"""`novamind evaluate early-warnings` (argparse wiring and printing only)."""
+"""`novamind evaluate early-warnings` and `novamind train early-warnings` (argparse wiring and printing only)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -24,6 +26,35 @@ def add_evaluate_early_warnings(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--false-alarm-rate", type=float, default=0.10, help="nominal, per monitoring stretch")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
     p.set_defaults(func=_evaluate)
+
+
+def add_train_early_warnings(sub: argparse._SubParsersAction) -> None:
+    """Register `train early-warnings`: calibrate the rules and store them as a registry artifact."""
+    p = sub.add_parser("early-warnings", help="calibrate the early-warning rules on simulated transition-free patients")
+    p.add_argument("--patients", type=int, default=2000, help="calibration controls per reporting rate")
+    p.add_argument("--days", type=int, default=240)
+    p.add_argument(
+        "--seed", type=int, default=1000, help="calibration cohort seed (the one `evaluate early-warnings` uses)"
+    )
+    p.add_argument("--reports-per-day", type=int, nargs="+", default=[5, 1], help="one rule per value")
+    p.add_argument(
+        "--eval-patients", type=int, default=2000, help="patients per arm scored into the manifest (0: none)"
+    )
+    p.add_argument("--models-dir", type=Path, default=Path("novamind-data") / "models")
+    p.add_argument("--version", default="1.0.0")
+    p.set_defaults(func=_train)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from twin_engine.early_warning.artifact import calibrate_rules, save_rules
+
+    print(f"calibrating on {args.patients} simulated controls per reporting rate …", file=sys.stderr)
+    result = calibrate_rules(args.patients, args.days, args.seed, tuple(args.reports_per_day), None, args.eval_patients)
+    artifact = save_rules(result, args.models_dir, args.version)
+    print(f"saved {artifact.name} {artifact.version} to {artifact.directory} (content hash {artifact.content_hash})")
+    for rate, scores in result.metrics.items():
+        print(f"  {rate}: {scores}")
+    return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:

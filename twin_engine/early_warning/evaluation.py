@@ -135,6 +135,11 @@ def calibrate_on(
     return calibrate(picked, cohort.pseudo_ramp_start[controls], cohort.pseudo_onset_day[controls], config)
 
 
+def score_on(rule: CalibratedRule, cohort: TransitionCohort) -> RuleResult:
+    """A fixed (e.g. shipped) rule scored on a cohort's reports, without recalibrating it."""
+    return _score(rule, rule.score(warning_scores(_daily(cohort), rule.config)), cohort, "reports")
+
+
 def _score(rule: CalibratedRule, score: np.ndarray, cohort: TransitionCohort, series: str) -> RuleResult:
     start, end = cohort.pseudo_ramp_start, cohort.pseudo_onset_day
     positive = cohort.transitions

@@ -34,7 +34,11 @@ from twin_engine.errors import TwinEngineError
 
 @dataclass(frozen=True)
 class Coupling:
-    """A planted directed coupling; `lag` counts grid steps (days, or hours when `hourly`)."""
+    """A planted directed coupling; `lag` counts grid steps (days, or hours when `hourly`).
+
+    `prevalence` is the share of patients who carry it; the others have size 0 (a null link in them, and
+    a zero-size row in the answer key), which is how a population effect absent in some patients looks.
+    """
 
     cause: str
     effect: str
@@ -42,6 +46,7 @@ class Coupling:
     size_low: float
     size_high: float
     hourly: bool = False
+    prevalence: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -99,7 +104,8 @@ class CouplingConfig:
 class CouplingCohort:
     """Observations plus the answer key.
 
-    `truth` has one row per patient and active coupling (subject_id, cause, effect, lag, hourly, size);
+    `truth` has one row per patient and active coupling (subject_id, cause, effect, lag, hourly, size;
+    size 0 where the patient does not carry it);
     `implied` lists (cause, effect) pairs whose daily association follows from an hourly coupling and is
     therefore neither a false positive nor a planted daily effect.
     """
@@ -126,7 +132,7 @@ def simulate_couplings(conf: CouplingConfig) -> CouplingCohort:
     rng = np.random.default_rng(conf.seed)
     n, t = conf.n_patients, conf.days
     couplings = active_couplings(conf)
-    sizes = {c: rng.uniform(c.size_low, c.size_high, n) for c in couplings}
+    sizes = {c: _sizes(c, n, rng) for c in couplings}
     daily_streams = [s for s in conf.streams if not (conf.hourly and s in (frames.HRV_MS, frames.ANXIETY))]
     daily = [c for c in couplings if not c.hourly]
     values = _daily_streams(daily_streams, daily, sizes, n, t, rng)
@@ -153,6 +159,13 @@ def simulate_couplings(conf: CouplingConfig) -> CouplingCohort:
         ]
     )
     return CouplingCohort(conf, observations.reset_index(drop=True), truth, implied)
+
+
+def _sizes(coupling: Coupling, n: int, rng: np.random.Generator) -> np.ndarray:
+    sizes = rng.uniform(coupling.size_low, coupling.size_high, n)
+    if coupling.prevalence < 1.0:  # draw nothing more at full prevalence: earlier cohorts stay identical
+        sizes = np.where(rng.random(n) < coupling.prevalence, sizes, 0.0)
+    return sizes
 
 
 def _topological(streams: list[str], couplings: list[Coupling]) -> list[str]:

@@ -113,3 +113,4 @@ def test_evaluate_correlations_prints_one_json_document(capsys: pytest.CaptureFi
     assert args.func(args) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["per_patient"][0]["patients"] == 4 and report["pooled"] is None
+    assert [s["method"] for s in report["per_patient"]] == ["within-patient", "population prior"]
