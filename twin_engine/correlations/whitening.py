@@ -1,9 +1,9 @@
 """Prewhitening: turn an autocorrelated stream with gaps into standardised one-step innovations.
 
 Two autocorrelated series that are independent still cross-correlate far more than 1/sqrt(n) suggests;
-removing each series' own trend, weekly (or daily) rhythm and autoregressive memory first leaves
-innovations that are white under the null, so the cross-correlation of innovations has the textbook null
-distribution and a permutation test is valid. The AR order is chosen by AIC and fitted by least squares on
+removing each series' own trend, weekly (or daily) rhythm where it has one, and autoregressive memory
+first leaves innovations that are white under the null, so the cross-correlation of innovations has the
+textbook null distribution and a permutation test is valid. The AR order is chosen by AIC and fitted by least squares on
 complete windows. Innovations after a gap are predicted from the last observed values (conditioned
 exactly on what is known of the last p values, stationary prior for the rest), so a gap costs only the
 observations it removes instead of every window that touches it.
@@ -15,9 +15,11 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 from scipy.linalg import LinAlgWarning, solve_discrete_lyapunov
 
 MIN_POINTS = 12
+SEASONAL_ALPHA = 0.05  # phase means are removed only when an F-test finds them at this level
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,15 @@ def _detrend(values: np.ndarray, observed: np.ndarray) -> np.ndarray:
 
 
 def _deseasonalise(x: np.ndarray, observed: np.ndarray, period: int) -> tuple[np.ndarray, bool]:
-    """Subtract each phase's mean when every phase seen has at least three values (else leave as is)."""
+    """Subtract each phase's mean when the phases differ and every phase seen has at least three values.
+
+    Means that are not there cost power when removed: each estimated phase mean absorbs a share of the very
+    lagged covariance under test, and the permutation must then shuffle within phases. So the means go
+    only when a one-way F-test finds them (at SEASONAL_ALPHA; autocorrelation makes the test liberal, which
+    errs toward removing). Measured on the coupling simulator, where mood, anxiety, sleep, HRV and resting
+    heart rate have no weekly rhythm: pooled power at a population effect of 0.05 rose from 65% to 75% and
+    the per-link false-positive rate fell (docs/benchmarks.md).
+    """
     phase = np.arange(len(x)) % period
     counts = np.bincount(phase[observed], minlength=period)
     seen = counts > 0
@@ -83,7 +93,21 @@ def _deseasonalise(x: np.ndarray, observed: np.ndarray, period: int) -> tuple[np
         return x, False
     sums = np.bincount(phase[observed], weights=x[observed], minlength=period)
     means = np.where(seen, sums / np.maximum(counts, 1), 0.0)
+    if _phase_p_value(x[observed], phase[observed], means, counts) > SEASONAL_ALPHA:
+        return x, False
     return x - means[phase], True
+
+
+def _phase_p_value(values: np.ndarray, phase: np.ndarray, means: np.ndarray, counts: np.ndarray) -> float:
+    """One-way ANOVA p-value of `values` grouped by phase."""
+    groups = int((counts > 0).sum())
+    n = len(values)
+    between = float(np.sum(counts * (means - values.mean()) ** 2))
+    within = float(np.sum((values - means[phase]) ** 2))
+    if groups < 2 or n <= groups or within <= 0:
+        return 0.0
+    f = (between / (groups - 1)) / (within / (n - groups))
+    return float(stats.f.sf(f, groups - 1, n - groups))
 
 
 def _windows(observed: np.ndarray, order: int) -> np.ndarray:

@@ -77,3 +77,17 @@ def test_a_stream_with_too_few_values_is_not_modelled() -> None:
     values = np.full(100, np.nan)
     values[:5] = [1.0, 2.0, 3.0, 2.0, 1.0]
     assert whiten(values, period=7, max_order=7) is None
+
+
+def test_a_weekly_rhythm_is_removed_and_permutations_stay_within_weekday() -> None:
+    rng = np.random.default_rng(8)
+    x, _ = _ar1(180, 0.3, rng)
+    x += np.where(np.arange(180) % 7 >= 5, -1.5, 0.6)  # quieter weekends
+    w = whiten(x, period=7, max_order=7)
+    assert w is not None and w.period == 7
+
+
+def test_a_stream_without_weekly_rhythm_keeps_its_weekday_means_and_shuffles_freely() -> None:
+    x, _ = _ar1(180, 0.3, np.random.default_rng(8))
+    w = whiten(x, period=7, max_order=7)
+    assert w is not None and w.period is None
