@@ -98,6 +98,7 @@ def build_services(settings: Settings) -> Services:
             operations,
             base=settings.base_url(),
             software_version=software_version(),
+            canonical_base=settings.canonical_base,
             extra_rest={"security": capability.smart_security(settings.auth_base_url())},
             served_elsewhere={"AuditEvent": audit_capability()},
         ),

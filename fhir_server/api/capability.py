@@ -52,6 +52,7 @@ def build_capability(
     *,
     base: str,
     software_version: str,
+    canonical_base: str = "http://novamind.example.org/fhir",
     extra_rest: dict[str, Any] | None = None,
     served_elsewhere: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
@@ -87,7 +88,7 @@ def build_capability(
             "searchParam": params,
         }
         ops = [
-            {"name": name.lstrip("$"), "definition": _operation_definition(name)}
+            {"name": name.lstrip("$"), "definition": _operation_definition(name, res_type, canonical_base)}
             for name, types in sorted(operations.items())
             if res_type in types
         ]
@@ -110,7 +111,7 @@ def build_capability(
             if d.url
         ],
         "operation": [
-            {"name": name.lstrip("$"), "definition": _operation_definition(name)}
+            {"name": name.lstrip("$"), "definition": _operation_definition(name, None, canonical_base)}
             for name, types in sorted(operations.items())
             if "*" in types
         ],
@@ -160,12 +161,25 @@ def smart_security(auth_base: str) -> dict[str, Any]:
     }
 
 
-def _operation_definition(name: str) -> str:
-    standard = {
-        "$everything": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
-        "$validate": "http://hl7.org/fhir/OperationDefinition/Resource-validate",
-    }
-    return standard.get(name, f"http://novamind.example.org/fhir/OperationDefinition/{name.lstrip('$')}")
+CORE_OPERATION_DEFINITIONS = "http://hl7.org/fhir/OperationDefinition"
+# Operations the core specification defines, each as <Type>-<code> ($validate once, for every type).
+CORE_OPERATIONS = frozenset(
+    {"$everything", "$validate", "$lookup", "$validate-code", "$expand", "$translate", "$subsumes"}
+)
+
+
+def _operation_definition(name: str, res_type: str | None, canonical_base: str) -> str:
+    """The canonical URL of an operation's definition as offered on `res_type` (None: system level).
+
+    Core operations point at the specification's own definitions, which differ per type ($validate-code is
+    CodeSystem-validate-code on CodeSystem and ValueSet-validate-code on ValueSet); ours at the configured
+    canonical base.
+    """
+    code = name.lstrip("$")
+    if name in CORE_OPERATIONS:
+        owner = "Resource" if name == "$validate" or res_type is None else res_type
+        return f"{CORE_OPERATION_DEFINITIONS}/{owner}-{code}"
+    return f"{canonical_base.rstrip('/')}/OperationDefinition/{code}"
 
 
 @router.get("/metadata")

@@ -98,6 +98,9 @@ def _describe(link: LinkResult) -> Insight:
     else:
         text = f"{'Higher' if positive else 'Lower'} {cause} preceded higher {effect} {when}"
     text += f" ({_strength(link.r)}; {stats})."
+    if link.prior_weight > 1.0:
+        # Weighted FDR let weaker evidence through because other patients show the link: say so.
+        text += " Other patients commonly show this link, which is why this patient's own evidence was judged enough."
     return Insight(
         kind=LINK,
         title=f"{cause.capitalize()} and {effect}",

@@ -237,3 +237,15 @@ async def test_patient_view_lists_current_medications_with_interactions(app: Fas
         body = {"hook": "patient-view", "hookInstance": "x", "context": {"userId": "Patient/pm", "patientId": "pm"}}
         (card,) = (await cds.post("cds-services/novamind-pgx-patient-view", json=body)).json()["cards"]
     assert "escitalopram" in card["summary"] and card["indicator"] == "warning"
+
+
+async def test_the_operation_definition_is_named_under_the_configured_canonical_base(settings: Settings) -> None:
+    application = create_app(settings.model_copy(update={"canonical_base": "https://fhir.example.net/twin"}))
+    async with application.router.lifespan_context(application), _client(application) as anonymous:
+        patient = next(
+            r for r in (await anonymous.get("metadata")).json()["rest"][0]["resource"] if r["type"] == "Patient"
+        )
+    definitions = {o["name"]: o["definition"] for o in patient["operation"]}
+    assert definitions["medication-recommendations"] == (
+        "https://fhir.example.net/twin/OperationDefinition/medication-recommendations"
+    )

@@ -254,3 +254,21 @@ async def test_the_capability_statement_lists_the_operations(client: httpx.Async
     assert {o["name"] for o in resources["CodeSystem"]["operation"]} >= {"lookup", "validate-code", "subsumes"}
     assert {o["name"] for o in resources["ValueSet"]["operation"]} >= {"expand", "validate-code"}
     assert {o["name"] for o in resources["ConceptMap"]["operation"]} >= {"translate"}
+
+
+async def test_the_capability_statement_points_at_the_specifications_own_operation_definitions(
+    client: httpx.AsyncClient,
+) -> None:
+    resources = {r["type"]: r for r in (await client.get("metadata")).json()["rest"][0]["resource"]}
+
+    def definitions(res_type: str) -> dict[str, str]:
+        return {o["name"]: o["definition"] for o in resources[res_type]["operation"]}
+
+    core = "http://hl7.org/fhir/OperationDefinition/"
+    assert definitions("CodeSystem")["validate-code"] == core + "CodeSystem-validate-code"
+    assert definitions("ValueSet")["validate-code"] == core + "ValueSet-validate-code"
+    assert definitions("ValueSet")["expand"] == core + "ValueSet-expand"
+    assert definitions("ConceptMap")["translate"] == core + "ConceptMap-translate"
+    assert definitions("CodeSystem")["lookup"] == core + "CodeSystem-lookup"
+    assert definitions("Patient")["everything"] == core + "Patient-everything"
+    assert definitions("Observation")["validate"] == core + "Resource-validate"

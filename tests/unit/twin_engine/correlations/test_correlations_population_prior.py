@@ -44,6 +44,15 @@ def _spec(analysis: PatientCorrelations, cause: str, effect: str):  # type: igno
     return next(link.spec for link in analysis.links if (link.spec.cause, link.spec.effect) == (cause, effect))
 
 
+def _only_target_moderate(analysis: PatientCorrelations, target) -> PatientCorrelations:  # type: ignore[no-untyped-def]
+    """Every tested link null-looking except `target` at p = 0.005: plain BH over 30 links misses it (q 0.15)."""
+    links = tuple(
+        replace(link, p_value=0.005 if link.spec == target else 0.6) if np.isfinite(link.p_value) else link
+        for link in analysis.links
+    )
+    return replace(analysis, links=links)
+
+
 @pytest.fixture(scope="module")
 def analysis() -> PatientCorrelations:
     cohort = simulate_couplings(CouplingConfig(n_patients=1, days=120, seed=4, couplings=(SLEEP_MOOD,)))
@@ -66,13 +75,7 @@ def test_a_prior_supporting_nothing_changes_nothing(analysis: PatientCorrelation
 
 def test_a_link_the_population_shows_is_found_at_a_p_value_plain_bh_would_miss(analysis: PatientCorrelations) -> None:
     target = _spec(analysis, frames.SLEEP_HOURS, frames.MOOD)
-    # Every tested link null-looking except the target at p = 0.005: plain BH over 30 links misses it (q 0.15).
-    links = tuple(
-        replace(link, p_value=0.005 if link.spec == target else 0.6) if np.isfinite(link.p_value) else link
-        for link in analysis.links
-    )
-    moderate = replace(analysis, links=links)
-    decided = apply_prior(moderate, PopulationPrior(frozenset({target}), patients=50))
+    decided = apply_prior(_only_target_moderate(analysis, target), PopulationPrior(frozenset({target}), patients=50))
     (link,) = [link for link in decided.links if link.spec == target]
     assert link.significant and link.prior_weight == pytest.approx(4.0) and link.p_value == 0.005
     assert not any(other.significant for other in decided.links if other.spec != target)
@@ -94,3 +97,12 @@ def test_full_prevalence_draws_the_same_cohort_as_before_prevalence_existed() ->
     explicit = replace(config, couplings=(replace(SLEEP_MOOD, prevalence=1.0),))
     first, second = simulate_couplings(config).observations, simulate_couplings(explicit).observations
     assert first.equals(second)
+
+
+def test_an_insight_found_with_the_population_prior_says_so(analysis: PatientCorrelations) -> None:
+    from twin_engine.correlations import clinical_insights
+
+    target = _spec(analysis, frames.SLEEP_HOURS, frames.MOOD)
+    decided = apply_prior(_only_target_moderate(analysis, target), PopulationPrior(frozenset({target}), patients=50))
+    (insight,) = [i for i in clinical_insights(decided) if i.link is not None and i.link.spec == target]
+    assert "Other patients commonly show this link" in insight.text
