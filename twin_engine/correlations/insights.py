@@ -99,8 +99,8 @@ def _describe(link: LinkResult) -> Insight:
         text = f"{'Higher' if positive else 'Lower'} {cause} preceded higher {effect} {when}"
     text += f" ({_strength(link.r)}; {stats})."
     if link.prior_weight > 1.0:
-        # Weighted FDR let weaker evidence through because other patients show the link: say so.
-        text += " Other patients commonly show this link, which is why this patient's own evidence was judged enough."
+        # Weighted FDR asks less evidence of a link other patients show: the clinician should know.
+        text += " Other patients commonly show this link too, and that was taken into account in judging it."
     return Insight(
         kind=LINK,
         title=f"{cause.capitalize()} and {effect}",

@@ -105,4 +105,4 @@ def test_an_insight_found_with_the_population_prior_says_so(analysis: PatientCor
     target = _spec(analysis, frames.SLEEP_HOURS, frames.MOOD)
     decided = apply_prior(_only_target_moderate(analysis, target), PopulationPrior(frozenset({target}), patients=50))
     (insight,) = [i for i in clinical_insights(decided) if i.link is not None and i.link.spec == target]
-    assert "Other patients commonly show this link" in insight.text
+    assert "Other patients commonly show this link too" in insight.text
