@@ -25,6 +25,13 @@ def add_evaluate_early_warnings(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--trend-window", type=int, default=0, help="linear detrending over this many days (0: de-mean)")
     p.add_argument("--false-alarm-rate", type=float, default=0.10, help="nominal, per monitoring stretch")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
+    p.add_argument(
+        "--shipped",
+        action="store_true",
+        help="also score the stored rules (the packaged `early-warning` artifact, or --models-dir) as they are",
+    )
+    p.add_argument("--models-dir", type=Path, default=None, help="with --shipped: where the artifact lives")
+    p.add_argument("--version", default=None, help="with --shipped: pin an artifact version (default: newest)")
     p.set_defaults(func=_evaluate)
 
 
@@ -65,11 +72,48 @@ def _evaluate(args: argparse.Namespace) -> int:
         window=args.window, trend_window=args.trend_window or None, false_alarm_rate=args.false_alarm_rate
     )
     reports = [evaluate_early_warnings(args.patients, args.days, args.seed, k, config) for k in args.reports_per_day]
+    shipped = _score_shipped(args) if args.shipped else []
     if args.json:
-        print(json.dumps({"evaluations": [r.to_dict() for r in reports]}, indent=1))
+        print(json.dumps({"evaluations": [r.to_dict() for r in reports], "shipped": shipped}, indent=1))
     else:
         print("\n\n".join(format_report(r) for r in reports))
+        for row in shipped:
+            print(
+                f"shipped {row['artifact']} (rule for {row['rule_reports_per_day']}/day) on "
+                f"{row['reports_per_day']} report(s)/day: sensitivity {row['sensitivity']:.3f}, "
+                f"FAR {row['false_alarm_rate']:.3f}, lead {row['lead_time_median_days']:.1f} d, AUC {row['auc']:.3f}"
+            )
     return 0
+
+
+def _score_shipped(args: argparse.Namespace) -> list[dict[str, object]]:
+    """The stored rules scored, not recalibrated, on the same evaluation cohorts as above."""
+    from twin_engine.early_warning.artifact import MODEL_NAME, load_rules
+    from twin_engine.early_warning.evaluation import score_on
+    from twin_engine.simulate.transitions import TransitionConfig, simulate_transitions
+
+    rules = load_rules(args.models_dir, args.version)
+    rows: list[dict[str, object]] = []
+    for k in args.reports_per_day:
+        cohort = simulate_transitions(
+            TransitionConfig(
+                n_transition=args.patients, n_control=args.patients, days=args.days, seed=args.seed, reports_per_day=k
+            )
+        )
+        rule = rules.for_rate(k)
+        result = score_on(rule, cohort)
+        rows.append(
+            {
+                "artifact": f"{MODEL_NAME} {rules.version}",
+                "reports_per_day": k,
+                "rule_reports_per_day": next(rate for rate, r in rules.rules.items() if r is rule),
+                "sensitivity": result.sensitivity,
+                "false_alarm_rate": result.false_alarm_rate,
+                "lead_time_median_days": result.lead_time_median_days,
+                "auc": result.auc,
+            }
+        )
+    return rows
 
 
 def format_report(report: EarlyWarningReport) -> str:

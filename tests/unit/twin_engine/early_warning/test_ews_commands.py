@@ -33,3 +33,11 @@ def test_text_output_is_a_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert args.func(args) == 0
     out = capsys.readouterr().out
     assert "contrast" in out and "kendall" in out and "ROC" in out
+
+
+def test_shipped_rules_are_scored_as_they_are(capsys: pytest.CaptureFixture[str]) -> None:
+    args = parser().parse_args(["early-warnings", "--patients", "30", "--reports-per-day", "5", "--shipped", "--json"])
+    assert args.func(args) == 0
+    (row,) = json.loads(capsys.readouterr().out)["shipped"]
+    assert row["artifact"].startswith("early-warning ") and row["rule_reports_per_day"] == 5
+    assert 0.0 <= row["false_alarm_rate"] <= 1.0 and 0.0 <= row["sensitivity"] <= 1.0
