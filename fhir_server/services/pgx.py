@@ -34,6 +34,7 @@ from mappings.pharmacogenomics import (
     RecommendationQuery,
     Recommendations,
 )
+from mappings.pharmacogenomics.operation import medication_recommendations_definition
 
 GENOTYPE_QUERY = ("code", "http://loinc.org|84413-4")
 MAX_PER_TYPE = 1000
@@ -128,9 +129,10 @@ def _same(stored: bytes | None, item: dict[str, Any]) -> bool:
 async def publish_catalogue(
     advisor: PgxAdvisor, repository: ResourceRepository, resources: ResourceService, registry: SearchRegistry
 ) -> int:
-    """Store the MedicationKnowledge catalogue (every CPIC and response-model drug) at start-up, like the
-    terminology artefacts: only entries that differ are written, so a restart writes nothing. Returns the count."""
-    catalogue = advisor.catalogue()
+    """Store the MedicationKnowledge catalogue (every CPIC and response-model drug) and the OperationDefinition
+    of $medication-recommendations at start-up, like the terminology artefacts: only entries that differ are
+    written, so a restart writes nothing. Returns the count."""
+    catalogue = [*advisor.catalogue(), medication_recommendations_definition(advisor.base)]
     server = AccessGuard.full_access(registry)
 
     async def work(uow: UnitOfWork) -> int:

@@ -249,3 +249,21 @@ async def test_the_operation_definition_is_named_under_the_configured_canonical_
     assert definitions["medication-recommendations"] == (
         "https://fhir.example.net/twin/OperationDefinition/medication-recommendations"
     )
+
+
+async def test_the_operation_definition_is_served_where_the_capability_statement_points(settings: Settings) -> None:
+    application = create_app(settings.model_copy(update={"publish_terminology": True}))
+    async with application.router.lifespan_context(application):  # noqa: SIM117 - the token needs the app running
+        async with _client(application, await _token(application, "system/*.rs")) as http:
+            metadata = (await http.get("metadata")).json()
+            definition = (await http.get("OperationDefinition/medication-recommendations")).json()
+    patient = next(r for r in metadata["rest"][0]["resource"] if r["type"] == "Patient")
+    (offered,) = [o for o in patient["operation"] if o["name"] == "medication-recommendations"]
+    _valid(definition)
+    assert definition["url"] == offered["definition"] and definition["code"] == "medication-recommendations"
+    assert {p["name"] for p in definition["parameter"] if p["use"] == "in"} == {
+        "medication",
+        "condition",
+        "min-efficacy",
+        "max-side-effect-risk",
+    }
