@@ -6,6 +6,8 @@ import argparse
 import dataclasses
 import json
 import math
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -33,6 +35,7 @@ def add_evaluate_correlations(sub: argparse._SubParsersAction) -> None:
         "population prior on links a patient lacks (0: skip)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument("--plot", type=Path, default=None, help="write the per-patient power curves as a PNG")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_evaluate)
 
@@ -64,6 +67,11 @@ def _evaluate(args: argparse.Namespace) -> int:
         mixed_patients=args.mixed_patients,
     )
     print(json.dumps(_jsonable(dataclasses.asdict(report)), indent=2) if args.json else render(report))
+    if args.plot is not None:
+        from twin_engine.correlations.plot import plot_power_curves
+
+        plot_power_curves(report.per_patient, args.plot)
+        print(f"power curves written to {args.plot}", file=sys.stderr)
     return 0
 
 

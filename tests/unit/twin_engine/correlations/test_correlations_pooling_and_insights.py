@@ -90,27 +90,24 @@ def test_the_simulator_refuses_cyclic_couplings() -> None:
         simulate_couplings(CouplingConfig(n_patients=1, days=30, couplings=cycle))
 
 
-def test_evaluate_correlations_prints_one_json_document(capsys: pytest.CaptureFixture[str]) -> None:
+def _evaluate(*extra: str) -> int:
+    """`novamind evaluate correlations` on a tiny cohort (4 patients, 99 permutations, no pooled or hourly run)."""
     parser = argparse.ArgumentParser()
     add_evaluate_correlations(parser.add_subparsers())
-    args = parser.parse_args(
-        [
-            "correlations",
-            "--patients",
-            "4",
-            "--days",
-            "60",
-            "--permutations",
-            "99",
-            "--pooled-replicates",
-            "0",
-            "--hourly-patients",
-            "0",
-            "--json",
-            "--quiet",
-        ]
-    )
-    assert args.func(args) == 0
+    base = ["correlations", "--patients", "4", "--permutations", "99", "--pooled-replicates", "0"]
+    args = parser.parse_args([*base, "--hourly-patients", "0", "--quiet", *extra])
+    return int(args.func(args))
+
+
+def test_evaluate_correlations_prints_one_json_document(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _evaluate("--days", "60", "--json") == 0
     report = json.loads(capsys.readouterr().out)
     assert report["per_patient"][0]["patients"] == 4 and report["pooled"] is None
     assert [s["method"] for s in report["per_patient"]] == ["within-patient", "population prior"]
+
+
+def test_evaluate_correlations_draws_the_power_curves(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    png = tmp_path / "power.png"
+    assert _evaluate("--days", "30,60", "--plot", str(png)) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "power curves written" in capsys.readouterr().err
