@@ -52,7 +52,7 @@ def build_capability(
     *,
     base: str,
     software_version: str,
-    canonical_base: str = "http://novamind.example.org/fhir",
+    canonical_base: str,
     extra_rest: dict[str, Any] | None = None,
     served_elsewhere: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:

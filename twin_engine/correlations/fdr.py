@@ -32,7 +32,5 @@ def weighted_benjamini_hochberg(p_values: np.ndarray, weights: np.ndarray, q: fl
     w = np.asarray(weights, dtype=float)
     if p.shape != w.shape or (w < 0).any():
         raise ValueError("weights must be non-negative, one per p-value")
-    with np.errstate(divide="ignore"):
-        scaled = np.where(w > 0, p / np.where(w > 0, w, 1.0), np.inf)
-    scaled = np.where(np.isfinite(p), scaled, np.nan)
-    return benjamini_hochberg(scaled, q)
+    scaled = np.divide(p, w, out=np.full(p.shape, np.inf), where=w > 0)
+    return benjamini_hochberg(np.where(np.isfinite(p), scaled, np.nan), q)

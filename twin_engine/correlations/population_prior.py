@@ -33,7 +33,6 @@ class PopulationPrior:
     """
 
     supported: frozenset[LinkSpec]
-    patients: int
     boost: float = 4.0
     floor: float = 0.5
 
@@ -54,9 +53,7 @@ class PopulationPrior:
 
 def prior_from_pool(pooled: Iterable[PooledLink], boost: float = 4.0, floor: float = 0.5) -> PopulationPrior:
     """The prior from a pooled analysis (`pool`) of patients other than the ones it will be applied to."""
-    links = list(pooled)
-    patients = max((link.patients for link in links), default=0)
-    return PopulationPrior(frozenset(link.spec for link in links if link.significant), patients, boost, floor)
+    return PopulationPrior(frozenset(link.spec for link in pooled if link.significant), boost, floor)
 
 
 def apply_prior(analysis: PatientCorrelations, prior: PopulationPrior) -> PatientCorrelations:

@@ -3,10 +3,10 @@
 Two autocorrelated series that are independent still cross-correlate far more than 1/sqrt(n) suggests;
 removing each series' own trend, weekly (or daily) rhythm where it has one, and autoregressive memory
 first leaves innovations that are white under the null, so the cross-correlation of innovations has the
-textbook null distribution and a permutation test is valid. The AR order is chosen by AIC and fitted by least squares on
-complete windows. Innovations after a gap are predicted from the last observed values (conditioned
-exactly on what is known of the last p values, stationary prior for the rest), so a gap costs only the
-observations it removes instead of every window that touches it.
+textbook null distribution and a permutation test is valid. The AR order is chosen by AIC and fitted by
+least squares on complete windows. Innovations after a gap are predicted from the last observed values
+(conditioned exactly on what is known of the last p values, stationary prior for the rest), so a gap costs
+only the observations it removes instead of every window that touches it.
 """
 
 from __future__ import annotations

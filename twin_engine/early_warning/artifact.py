@@ -35,12 +35,16 @@ class EarlyWarningRules:
     version: str | None = None
     content_hash: str | None = None
 
-    def for_rate(self, reports_per_day: float) -> CalibratedRule:
-        """The rule calibrated at the rate nearest (on a log scale) to the patient's reports per active day."""
+    def nearest_rate(self, reports_per_day: float) -> int:
+        """The calibrated rate nearest (on a log scale) to a patient's reports per active day."""
         if not self.rules:
             raise EarlyWarningInputError("no calibrated early-warning rule in this artifact")
         rate = max(reports_per_day, 0.1)
-        return self.rules[min(self.rules, key=lambda r: abs(math.log(r / rate)))]
+        return min(self.rules, key=lambda r: abs(math.log(r / rate)))
+
+    def for_rate(self, reports_per_day: float) -> CalibratedRule:
+        """The rule calibrated at the rate nearest to the patient's reports per active day."""
+        return self.rules[self.nearest_rate(reports_per_day)]
 
 
 @dataclass(frozen=True)
@@ -62,12 +66,25 @@ def calibrate_rules(
     cohort of both arms (seed + EVALUATION_SEED_OFFSET) for the manifest."""
     config = config or EarlyWarningConfig()
     rules = {rate: calibrate_on(calibration_cohort(patients, days, seed, rate), config) for rate in rates}
+    metrics = _held_out_metrics(rules, eval_patients, days, seed) if eval_patients else {}
+    training_data = {
+        "source": "twin_engine.simulate.transitions (synthetic transition-free patients, no real data)",
+        "patients_per_rate": patients,
+        "days": days,
+        "seed": seed,
+        "reports_per_day": list(rates),
+    }
+    return CalibrationResult(EarlyWarningRules(rules), metrics, training_data)
+
+
+def _held_out_metrics(rules: dict[int, CalibratedRule], patients: int, days: int, seed: int) -> dict[str, object]:
+    """Each rule scored on a fresh cohort of both arms at its own rate (seed + EVALUATION_SEED_OFFSET)."""
     metrics: dict[str, object] = {}
-    for rate, rule in rules.items() if eval_patients else ():
+    for rate, rule in rules.items():
         cohort = simulate_transitions(
             TransitionConfig(
-                n_transition=eval_patients,
-                n_control=eval_patients,
+                n_transition=patients,
+                n_control=patients,
                 days=days,
                 seed=seed + EVALUATION_SEED_OFFSET,
                 reports_per_day=rate,
@@ -79,16 +96,9 @@ def calibrate_rules(
             "false_alarm_rate": round(result.false_alarm_rate, 4),
             "lead_time_median_days": result.lead_time_median_days,
             "auc": round(result.auc, 4),
-            "patients_per_arm": eval_patients,
+            "patients_per_arm": patients,
         }
-    training_data = {
-        "source": "twin_engine.simulate.transitions (synthetic transition-free patients, no real data)",
-        "patients_per_rate": patients,
-        "days": days,
-        "seed": seed,
-        "reports_per_day": list(rates),
-    }
-    return CalibrationResult(EarlyWarningRules(rules), metrics, training_data)
+    return metrics
 
 
 def save_rules(result: CalibrationResult, models_dir: Path, version: str) -> Artifact:

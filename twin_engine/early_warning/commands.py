@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from twin_engine.early_warning.artifact import EarlyWarningRules
     from twin_engine.early_warning.evaluation import EarlyWarningReport
+    from twin_engine.early_warning.rule import CalibratedRule
 
 
 def add_evaluate_early_warnings(sub: argparse._SubParsersAction) -> None:
@@ -71,49 +73,28 @@ def _evaluate(args: argparse.Namespace) -> int:
     config = EarlyWarningConfig(
         window=args.window, trend_window=args.trend_window or None, false_alarm_rate=args.false_alarm_rate
     )
-    reports = [evaluate_early_warnings(args.patients, args.days, args.seed, k, config) for k in args.reports_per_day]
-    shipped = _score_shipped(args) if args.shipped else []
+    rules = None
+    if args.shipped:
+        from twin_engine.early_warning.artifact import load_rules
+
+        rules = load_rules(args.models_dir, args.version)
+    reports = [
+        evaluate_early_warnings(args.patients, args.days, args.seed, k, config, _shipped(rules, k))
+        for k in args.reports_per_day
+    ]
     if args.json:
-        print(json.dumps({"evaluations": [r.to_dict() for r in reports], "shipped": shipped}, indent=1))
+        print(json.dumps({"evaluations": [r.to_dict() for r in reports]}, indent=1))
     else:
         print("\n\n".join(format_report(r) for r in reports))
-        for row in shipped:
-            print(
-                f"shipped {row['artifact']} (rule for {row['rule_reports_per_day']}/day) on "
-                f"{row['reports_per_day']} report(s)/day: sensitivity {row['sensitivity']:.3f}, "
-                f"FAR {row['false_alarm_rate']:.3f}, lead {row['lead_time_median_days']:.1f} d, AUC {row['auc']:.3f}"
-            )
     return 0
 
 
-def _score_shipped(args: argparse.Namespace) -> list[dict[str, object]]:
-    """The stored rules scored, not recalibrated, on the same evaluation cohorts as above."""
-    from twin_engine.early_warning.artifact import MODEL_NAME, load_rules
-    from twin_engine.early_warning.evaluation import score_on
-    from twin_engine.simulate.transitions import TransitionConfig, simulate_transitions
-
-    rules = load_rules(args.models_dir, args.version)
-    rows: list[dict[str, object]] = []
-    for k in args.reports_per_day:
-        cohort = simulate_transitions(
-            TransitionConfig(
-                n_transition=args.patients, n_control=args.patients, days=args.days, seed=args.seed, reports_per_day=k
-            )
-        )
-        rule = rules.for_rate(k)
-        result = score_on(rule, cohort)
-        rows.append(
-            {
-                "artifact": f"{MODEL_NAME} {rules.version}",
-                "reports_per_day": k,
-                "rule_reports_per_day": next(rate for rate, r in rules.rules.items() if r is rule),
-                "sensitivity": result.sensitivity,
-                "false_alarm_rate": result.false_alarm_rate,
-                "lead_time_median_days": result.lead_time_median_days,
-                "auc": result.auc,
-            }
-        )
-    return rows
+def _shipped(rules: EarlyWarningRules | None, reports_per_day: int) -> tuple[str, CalibratedRule] | None:
+    """The stored rule a patient reporting this often would get, with a label naming the artifact."""
+    if rules is None:
+        return None
+    rate = rules.nearest_rate(reports_per_day)
+    return f"early-warning {rules.version}, rule for {rate}/day", rules.rules[rate]
 
 
 def format_report(report: EarlyWarningReport) -> str:
@@ -132,6 +113,8 @@ def format_report(report: EarlyWarningReport) -> str:
             f"{r.lead_time_median_days:>9.1f}{_pair(r.lead_time_iqr_days, 0):>11}{r.ramp_days_median:>9.1f}"
             f"{r.auc:>6.3f}"
         )
+    if report.shipped_rule:
+        lines.append(f"shipped = {report.shipped_rule}, scored as stored (not recalibrated)")
     for r in report.results:
         sweep = ", ".join(f"{p.false_alarm_rate:.2f}:{p.sensitivity:.2f}" for p in r.roc)
         lines.append(f"ROC {r.rule}/{r.series} (FAR:sensitivity): {sweep}")

@@ -79,15 +79,25 @@ class EarlyWarningReport:
     trend_window: int | None
     tau_span: int
     results: tuple[RuleResult, ...]
+    shipped_rule: str | None = None  # which stored rule the "shipped" row scored, when one was asked for
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
 def evaluate_early_warnings(
-    patients: int, days: int, seed: int, reports_per_day: int, config: EarlyWarningConfig | None = None
+    patients: int,
+    days: int,
+    seed: int,
+    reports_per_day: int,
+    config: EarlyWarningConfig | None = None,
+    shipped: tuple[str, CalibratedRule] | None = None,
 ) -> EarlyWarningReport:
-    """Calibrate each rule on a control cohort, then score it on a fresh cohort of both arms."""
+    """Calibrate each rule on a control cohort, then score it on a fresh cohort of both arms.
+
+    `shipped` (a label and a stored rule) adds a row for that rule as it is, not recalibrated, on the same
+    evaluation cohort.
+    """
     config = config or EarlyWarningConfig()
     calibration = calibration_cohort(patients, days, seed + CALIBRATION_SEED_OFFSET, reports_per_day)
     evaluation = simulate_transitions(
@@ -105,6 +115,11 @@ def evaluate_early_warnings(
     # and how much the planted dynamics allow at best.
     latent = calibrate_on(calibration, config, warning_scores(calibration.latent, config))
     results.append(_score(latent, latent.score(warning_scores(evaluation.latent, config)), evaluation, "latent"))
+    if shipped is not None:
+        stored = shipped[1]
+        same = _same_indicators(stored.config, config)
+        scores = ev_scores if same else warning_scores(_daily(evaluation), stored.config)
+        results.append(_score(stored, stored.score(scores), evaluation, "shipped"))
     return EarlyWarningReport(
         patients_per_arm=patients,
         days=days,
@@ -115,7 +130,13 @@ def evaluate_early_warnings(
         trend_window=config.trend_window,
         tau_span=config.tau_span,
         results=tuple(results),
+        shipped_rule=None if shipped is None else shipped[0],
     )
+
+
+def _same_indicators(a: EarlyWarningConfig, b: EarlyWarningConfig) -> bool:
+    """Whether two configurations compute the same indicator arrays (the rule and its threshold may differ)."""
+    return (a.window, a.trend_window, a.tau_span) == (b.window, b.trend_window, b.tau_span)
 
 
 def calibration_cohort(patients: int, days: int, seed: int, reports_per_day: int) -> TransitionCohort:

@@ -62,20 +62,20 @@ def analysis() -> PatientCorrelations:
 def test_prior_weights_average_one_and_keep_the_floor(analysis: PatientCorrelations) -> None:
     specs = [link.spec for link in analysis.links]
     for supported in (specs[:1], specs[:4], specs[: len(specs) - 1]):
-        weights = PopulationPrior(frozenset(supported), patients=50, boost=4.0, floor=0.5).weights(specs)
+        weights = PopulationPrior(frozenset(supported), boost=4.0, floor=0.5).weights(specs)
         assert weights.mean() == pytest.approx(1.0)
         assert weights.min() >= 0.5 - 1e-12
 
 
 def test_a_prior_supporting_nothing_changes_nothing(analysis: PatientCorrelations) -> None:
-    unchanged = apply_prior(analysis, PopulationPrior(frozenset(), patients=50))
+    unchanged = apply_prior(analysis, PopulationPrior(frozenset()))
     assert [link.significant for link in unchanged.links] == [link.significant for link in analysis.links]
     assert all(link.prior_weight == 1.0 for link in unchanged.links)
 
 
 def test_a_link_the_population_shows_is_found_at_a_p_value_plain_bh_would_miss(analysis: PatientCorrelations) -> None:
     target = _spec(analysis, frames.SLEEP_HOURS, frames.MOOD)
-    decided = apply_prior(_only_target_moderate(analysis, target), PopulationPrior(frozenset({target}), patients=50))
+    decided = apply_prior(_only_target_moderate(analysis, target), PopulationPrior(frozenset({target})))
     (link,) = [link for link in decided.links if link.spec == target]
     assert link.significant and link.prior_weight == pytest.approx(4.0) and link.p_value == 0.005
     assert not any(other.significant for other in decided.links if other.spec != target)
@@ -103,6 +103,6 @@ def test_an_insight_found_with_the_population_prior_says_so(analysis: PatientCor
     from twin_engine.correlations import clinical_insights
 
     target = _spec(analysis, frames.SLEEP_HOURS, frames.MOOD)
-    decided = apply_prior(_only_target_moderate(analysis, target), PopulationPrior(frozenset({target}), patients=50))
+    decided = apply_prior(_only_target_moderate(analysis, target), PopulationPrior(frozenset({target})))
     (insight,) = [i for i in clinical_insights(decided) if i.link is not None and i.link.spec == target]
     assert "Other patients commonly show this link too" in insight.text

@@ -3,6 +3,7 @@ import json
 
 import pytest
 
+from twin_engine.early_warning.artifact import load_rules
 from twin_engine.early_warning.commands import add_evaluate_early_warnings
 
 
@@ -38,6 +39,8 @@ def test_text_output_is_a_table(capsys: pytest.CaptureFixture[str]) -> None:
 def test_shipped_rules_are_scored_as_they_are(capsys: pytest.CaptureFixture[str]) -> None:
     args = parser().parse_args(["early-warnings", "--patients", "30", "--reports-per-day", "5", "--shipped", "--json"])
     assert args.func(args) == 0
-    (row,) = json.loads(capsys.readouterr().out)["shipped"]
-    assert row["artifact"].startswith("early-warning ") and row["rule_reports_per_day"] == 5
+    (evaluation,) = json.loads(capsys.readouterr().out)["evaluations"]
+    assert evaluation["shipped_rule"].startswith("early-warning ") and evaluation["shipped_rule"].endswith("5/day")
+    (row,) = [r for r in evaluation["results"] if r["series"] == "shipped"]
+    assert row["rule"] == "contrast" and row["threshold"] == pytest.approx(load_rules().rules[5].threshold)
     assert 0.0 <= row["false_alarm_rate"] <= 1.0 and 0.0 <= row["sensitivity"] <= 1.0
