@@ -74,8 +74,11 @@ def empty_observations() -> pd.DataFrame:
     )
 
 
-def validate_observations(frame: pd.DataFrame) -> pd.DataFrame:
+def validate_observations(frame: pd.DataFrame, copy: bool = True) -> pd.DataFrame:
     """Check a frame against the contract and return a cleaned, sorted copy.
+
+    With `copy=False` a frame that is already clean comes back as the same object, for read-only
+    callers on the single-forecast path (copying costs a fifth of a millisecond there).
 
     Raises:
         FrameSchemaError: not a DataFrame, missing columns, naive or unparsable timestamps, non-numeric
@@ -121,7 +124,9 @@ def validate_observations(frame: pd.DataFrame) -> pd.DataFrame:
     if not _is_sorted(out):
         return out.loc[:, list(COLUMNS)].sort_values([SUBJECT_ID, TS], kind="stable", ignore_index=True)
     out = out.loc[:, list(COLUMNS)] if list(out.columns) != list(COLUMNS) else out
-    return out.reset_index(drop=True) if copied else out.copy()
+    if copied:
+        return out.reset_index(drop=True)
+    return out.copy() if copy else out
 
 
 def _is_sorted(frame: pd.DataFrame) -> bool:

@@ -13,7 +13,7 @@ import numpy as np
 
 from twin_engine.errors import ModelArtifactError, NotFittedError
 from twin_engine.forecast.base import MAX_HORIZON, QUANTILES
-from twin_engine.forecast.features import _last_observed
+from twin_engine.forecast.features import last_observed
 from twin_engine.forecast.windows import WindowSet
 
 SEASON = 7
@@ -21,7 +21,7 @@ SEASON = 7
 
 def naive_point(w: WindowSet, horizon: int) -> np.ndarray:
     """Last observed value, repeated."""
-    last, _ = _last_observed(w.history[:, :, 0])
+    last, _ = last_observed(w.history[:, :, 0])
     return np.repeat(last[:, None], horizon, axis=1)
 
 

@@ -15,12 +15,11 @@ plain rule always took the tie and over-covered calm, low-score strata by 2-4 po
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from twin_engine.errors import NotFittedError
 from twin_engine.forecast.base import GRADES, LEVELS, MAX_HORIZON, QUANTILES, interval_indices
+from twin_engine.forecast.nanstats import nanstd
 from twin_engine.forecast.windows import WindowSet
 
 MIN_STRATUM = 60
@@ -70,9 +69,7 @@ def _conformal_quantile(scores: np.ndarray, level: float) -> float:
 
 def volatility_tercile(w: WindowSet, edges: np.ndarray) -> np.ndarray:
     """Tercile (0 calm, 1, 2 volatile) of each window's history SD, by edges learned on calibration data."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=RuntimeWarning)
-        sd = np.nan_to_num(np.nanstd(w.history[:, :, 0], axis=1) / w.scale, nan=1.0)
+    sd = np.nan_to_num(nanstd(w.history[:, :, 0]) / w.scale, nan=1.0)
     return np.searchsorted(edges, sd, side="right")
 
 
@@ -84,26 +81,26 @@ class ConformalCalibrator:
     """
 
     def __init__(self) -> None:
-        self.table: dict[str, list[list[list[float]]]] | None = None  # level -> grade -> tercile -> horizon
+        self.table: dict[str, np.ndarray] | None = None  # level -> (grade, tercile, horizon) factors
         self.edges: np.ndarray | None = None
 
     def fit(self, raw: np.ndarray, calib: WindowSet) -> None:
         """Learn factors from raw quantiles (m, MAX_HORIZON, Q) on calibration windows."""
         vol = local_volatility(calib) * calib.scale
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", category=RuntimeWarning)
-            sd = np.nanstd(calib.history[:, :, 0], axis=1) / calib.scale
+        sd = nanstd(calib.history[:, :, 0]) / calib.scale
         self.edges = np.nanquantile(sd, [1.0 / 3.0, 2.0 / 3.0])
         tercile = volatility_tercile(calib, self.edges)
-        table: dict[str, list[list[list[float]]]] = {}
+        table: dict[str, np.ndarray] = {}
         for level in LEVELS:
             lo_i, hi_i = interval_indices(level)
             scores = np.maximum(raw[:, :, lo_i] - calib.targets, calib.targets - raw[:, :, hi_i]) / vol[:, None]
             overall = _pooled(scores, level, 0.0)
-            table[str(level)] = [
-                [self._stratum(scores[(calib.grade == grade) & (tercile == t)], level, overall) for t in range(3)]
-                for grade in GRADES
-            ]
+            table[str(level)] = np.asarray(
+                [
+                    [self._stratum(scores[(calib.grade == grade) & (tercile == t)], level, overall) for t in range(3)]
+                    for grade in GRADES
+                ]
+            )
         self.table = table
 
     @staticmethod
@@ -126,7 +123,7 @@ class ConformalCalibrator:
         tercile = volatility_tercile(windows, self.edges)
         for level in LEVELS:
             lo_i, hi_i = interval_indices(level)
-            factors = np.asarray(self.table[str(level)])[grade_idx, tercile, :horizon]
+            factors = self.table[str(level)][grade_idx, tercile, :horizon]
             width = factors * vol[:, None]
             out[:, :, lo_i] = raw[:, :, lo_i] - width
             out[:, :, hi_i] = raw[:, :, hi_i] + width
@@ -136,13 +133,14 @@ class ConformalCalibrator:
         """JSON-able factors and tercile edges."""
         if self.table is None or self.edges is None:
             raise NotFittedError("cannot save an unfitted calibrator")
-        return {"table": self.table, "edges": self.edges.tolist(), "quantiles": list(QUANTILES)}
+        table = {level: factors.tolist() for level, factors in self.table.items()}
+        return {"table": table, "edges": self.edges.tolist(), "quantiles": list(QUANTILES)}
 
     @classmethod
     def from_state(cls, state: dict[str, object]) -> ConformalCalibrator:
         """Inverse of `state`."""
         cal = cls()
-        cal.table = state["table"]  # type: ignore[assignment]
+        cal.table = {level: np.asarray(f, dtype=np.float64) for level, f in state["table"].items()}  # type: ignore[attr-defined]
         cal.edges = np.asarray(state["edges"], dtype=np.float64)
         return cal
 

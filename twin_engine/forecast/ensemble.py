@@ -59,12 +59,9 @@ class QuantileEnsemble:
         if self.weights is None:
             raise NotFittedError("QuantileEnsemble.combine before fit/load")
         horizon = next(iter(raw.values())).shape[1]
-        out = np.zeros_like(next(iter(raw.values())), dtype=np.float64)
-        for h in range(horizon):
-            w = self.weights[_band_of(min(h + 1, MAX_HORIZON))]
-            for k, name in enumerate(self.members):
-                out[:, h, :] += w[k] * raw[name][:, h, :]
-        return out
+        per_day = self.weights[[_band_of(min(h, MAX_HORIZON)) for h in range(1, horizon + 1)]]  # (horizon, k)
+        stacked = np.stack([raw[name] for name in self.members])  # (k, m, horizon, Q)
+        return np.einsum("kmhq,hk->mhq", stacked, per_day)
 
     def state(self) -> dict[str, object]:
         """JSON-able weights."""

@@ -47,27 +47,33 @@ class DailyGrid:
         return out
 
 
-def _codes(column: pd.Series) -> tuple[np.ndarray, list[str]]:
+def _subject_codes(column: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Integer codes of the subject column and the subject ids they stand for, in sorted order."""
     if isinstance(column.dtype, pd.CategoricalDtype):
         used, codes = np.unique(column.cat.codes.to_numpy(), return_inverse=True)
         names = [str(column.cat.categories[k]) for k in used]
         return codes.astype(np.int64), names
-    codes, uniques = pd.factorize(column, sort=True)
+    codes, uniques = pd.factorize(column.to_numpy(), sort=True)
     return codes.astype(np.int64), [str(u) for u in uniques]
+
+
+def _channels(metric: pd.Series, channels: tuple[str, ...]) -> np.ndarray:
+    """Channel of each row, -1 for metrics the grid does not hold (and for a missing metric)."""
+    if isinstance(metric.dtype, pd.CategoricalDtype):
+        codes, names = metric.cat.codes.to_numpy(), metric.cat.categories
+    else:
+        codes, names = pd.factorize(metric.to_numpy())
+    # The trailing -1 is what code -1 (missing) indexes.
+    lookup = np.array([*(channels.index(m) if m in channels else -1 for m in names), -1], dtype=np.int64)
+    return lookup[codes]
 
 
 def to_grid(frame: pd.DataFrame, target: str, validated: bool = False) -> DailyGrid:
     """Build the grid from an observation frame (validated here unless the caller already did)."""
-    f = frame if validated else frames.validate_observations(frame)
+    f = frame if validated else frames.validate_observations(frame, copy=False)
     channels = (target, *CHANNELS_AFTER_TARGET)
-    metric = f[frames.METRIC]
-    names = metric.cat.categories if isinstance(metric.dtype, pd.CategoricalDtype) else None
-    if names is not None:
-        lookup = np.array([channels.index(m) if m in channels else -1 for m in names], dtype=np.int64)
-        channel = lookup[metric.cat.codes.to_numpy()]
-    else:
-        channel = pd.Index(channels).get_indexer(metric.to_numpy())
-    subject, subject_ids = _codes(f[frames.SUBJECT_ID])
+    channel = _channels(f[frames.METRIC], channels)
+    subject, subject_ids = _subject_codes(f[frames.SUBJECT_ID])
     day = f[frames.TS].values.astype("datetime64[D]").astype(np.int64)
     n = len(subject_ids)
     first = np.full(n, np.iinfo(np.int64).max)

@@ -177,7 +177,6 @@ class PatchTransformerModel:
         """Raw quantiles (m, horizon, len(QUANTILES)), computed in batches of 4096 windows."""
         if self._net is None:
             raise NotFittedError("PatchTransformerModel.predict before fit/load")
-        self._net.eval()
         x, s = self._inputs(windows, self.device)
         threads = torch.get_num_threads()
         if self.device.type == "cpu" and len(windows) < SMALL_BATCH:

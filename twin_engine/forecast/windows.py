@@ -14,6 +14,7 @@ import numpy as np
 from twin_engine.errors import InsufficientDataError
 from twin_engine.forecast.base import MAX_HORIZON
 from twin_engine.forecast.grid import DailyGrid
+from twin_engine.forecast.nanstats import nanmean
 
 HISTORY_DAYS = 112
 MIN_TARGET_POINTS = 3
@@ -79,7 +80,7 @@ def make_windows(
             f"{grid.target}: need at least {MIN_TARGET_POINTS} observations in the last {HISTORY_DAYS} days "
             f"(short: {short})"
         )
-    loc = np.nanmean(target_hist, axis=1)
+    loc = nanmean(target_hist)
     future = grid.future(subject, origin, horizon) if targets is None else targets
     return WindowSet(
         history=history,

@@ -50,3 +50,9 @@ def test_nan_rows_are_dropped_and_all_nan_is_an_error() -> None:
 def test_not_a_frame_is_rejected() -> None:
     with pytest.raises(FrameSchemaError):
         frames.validate_observations([1, 2, 3])  # type: ignore[arg-type]
+
+
+def test_a_clean_frame_is_copied_unless_the_caller_reads_only() -> None:
+    clean = frames.validate_observations(make_frame())
+    assert frames.validate_observations(clean) is not clean
+    assert frames.validate_observations(clean, copy=False) is clean

@@ -49,3 +49,24 @@ def test_grades_follow_history_richness() -> None:
     short = np.full((1, HISTORY_DAYS), np.nan)
     short[0, -3:] = 1.0
     assert grade_history(np.vstack([rich, short])).tolist() == ["A", "C"]
+
+
+def test_rows_of_metrics_the_grid_does_not_hold_stay_off_it() -> None:
+    frame = pd.DataFrame(
+        [
+            rows("a", "2025-01-01", frames.MOOD, 4.0),
+            rows("a", "2025-01-01", frames.PHQ9, 20.0),
+            rows("a", "2025-01-02", frames.MOOD, 6.0),
+        ]
+    )
+    frame[frames.METRIC] = pd.Categorical(frame[frames.METRIC], categories=[frames.GAD7, frames.PHQ9, frames.MOOD])
+    grid = to_grid(frame, frames.MOOD)
+    assert grid.values[0, :, 0].tolist() == [4.0, 6.0]
+    assert np.isnan(grid.values[0, :, 1:MED_CHANNEL]).all()
+
+
+def test_subjects_are_ordered_by_id_whatever_the_row_order() -> None:
+    frame = pd.DataFrame([rows("b", "2025-01-01", frames.MOOD, 1.0), rows("a", "2025-01-03", frames.MOOD, 2.0)])
+    grid = to_grid(frame, frames.MOOD)
+    assert grid.subject_ids == ("a", "b")
+    assert grid.values[0, 0, 0] == 2.0 and grid.values[1, 0, 0] == 1.0
