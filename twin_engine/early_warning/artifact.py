@@ -124,5 +124,7 @@ def load_rules(models_dir: Path | None = None, version: str | None = None) -> Ea
 
 def _rule_from_state(state: dict[str, object]) -> CalibratedRule:
     values = dict(state)
-    config = EarlyWarningConfig(**values.pop("config"))  # type: ignore[arg-type]
+    # Rules stored before `half_life` existed (1.0.0) were calibrated on rolling windows.
+    stored: dict[str, object] = {"half_life": None, **values.pop("config")}  # type: ignore[dict-item]
+    config = EarlyWarningConfig(**stored)  # type: ignore[arg-type]
     return CalibratedRule(config=config, **values)  # type: ignore[arg-type]

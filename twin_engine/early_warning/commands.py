@@ -23,8 +23,13 @@ def add_evaluate_early_warnings(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--days", type=int, default=240)
     p.add_argument("--seed", type=int, default=0, help="evaluation seed; calibration uses seed + 1000")
     p.add_argument("--reports-per-day", type=int, nargs="+", default=[5, 1], help="one evaluation per value")
-    p.add_argument("--window", type=int, default=30, help="rolling indicator window, days")
-    p.add_argument("--trend-window", type=int, default=0, help="linear detrending over this many days (0: de-mean)")
+    p.add_argument(
+        "--half-life", type=float, default=12.0, help="exponentially weighted indicators, days (0: rolling windows)"
+    )
+    p.add_argument("--window", type=int, default=30, help="rolling indicator window, days (with --half-life 0)")
+    p.add_argument(
+        "--trend-window", type=int, default=0, help="with --half-life 0: linear detrending over this many days"
+    )
     p.add_argument("--false-alarm-rate", type=float, default=0.10, help="nominal, per monitoring stretch")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
     p.add_argument(
@@ -50,7 +55,7 @@ def add_train_early_warnings(sub: argparse._SubParsersAction) -> None:
         "--eval-patients", type=int, default=2000, help="patients per arm scored into the manifest (0: none)"
     )
     p.add_argument("--models-dir", type=Path, default=Path("novamind-data") / "models")
-    p.add_argument("--version", default="1.0.0")
+    p.add_argument("--version", default="1.1.0")
     p.set_defaults(func=_train)
 
 
@@ -71,7 +76,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     from twin_engine.early_warning.rule import EarlyWarningConfig
 
     config = EarlyWarningConfig(
-        window=args.window, trend_window=args.trend_window or None, false_alarm_rate=args.false_alarm_rate
+        window=args.window,
+        trend_window=args.trend_window or None,
+        half_life=args.half_life or None,
+        false_alarm_rate=args.false_alarm_rate,
     )
     rules = None
     if args.shipped:
@@ -102,7 +110,8 @@ def format_report(report: EarlyWarningReport) -> str:
     lines = [
         f"early warnings, {report.reports_per_day} report(s)/day: {report.patients_per_arm} transition + "
         f"{report.patients_per_arm} control patients x {report.days} days, seed {report.seed} "
-        f"(calibration seed {report.calibration_seed}), window {report.window} d",
+        f"(calibration seed {report.calibration_seed}), "
+        + (f"window {report.window} d" if report.half_life is None else f"half-life {report.half_life:g} d"),
         f"{'rule':<10}{'series':<9}{'thresh':>8}{'sens':>7}{'sens 95% CI':>15}{'FAR':>7}{'FAR 95% CI':>15}"
         f"{'daily FAR':>10}{'lead med':>9}{'lead IQR':>11}{'ramp med':>9}{'AUC':>6}",
     ]

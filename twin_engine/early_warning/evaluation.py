@@ -77,6 +77,7 @@ class EarlyWarningReport:
     reports_per_day: int
     window: int
     trend_window: int | None
+    half_life: float | None
     tau_span: int
     results: tuple[RuleResult, ...]
     shipped_rule: str | None = None  # which stored rule the "shipped" row scored, when one was asked for
@@ -128,6 +129,7 @@ def evaluate_early_warnings(
         reports_per_day=reports_per_day,
         window=config.window,
         trend_window=config.trend_window,
+        half_life=config.half_life,
         tau_span=config.tau_span,
         results=tuple(results),
         shipped_rule=None if shipped is None else shipped[0],
@@ -136,7 +138,7 @@ def evaluate_early_warnings(
 
 def _same_indicators(a: EarlyWarningConfig, b: EarlyWarningConfig) -> bool:
     """Whether two configurations compute the same indicator arrays (the rule and its threshold may differ)."""
-    return (a.window, a.trend_window, a.tau_span) == (b.window, b.trend_window, b.tau_span)
+    return (a.window, a.trend_window, a.half_life, a.tau_span) == (b.window, b.trend_window, b.half_life, b.tau_span)
 
 
 def calibration_cohort(patients: int, days: int, seed: int, reports_per_day: int) -> TransitionCohort:

@@ -2,8 +2,9 @@
 
 Two scores are offered, each computed for every patient and day from the rolling indicators:
 
-- ``"contrast"`` (default): standardised lag-1 autocorrelation of the current window plus the standardised
-  rise of its log-variance over the patient's own earlier windows (days before the current window). The
+- ``"contrast"`` (default): standardised lag-1 autocorrelation of the current indicators plus the
+  standardised rise of their log-variance over the patient's own earlier values (those whose windows do
+  not overlap the current one: more than `memory` days before). The
   autocorrelation is compared with the population because it is scale-free; the variance is compared with
   the patient's own history because its level differs several-fold between patients.
 - ``"kendall"``: the mean of Kendall's τ of autocorrelation and of variance over the trailing `tau_span`
@@ -28,7 +29,7 @@ from typing import Literal
 import numpy as np
 
 from twin_engine.early_warning.errors import EarlyWarningInputError
-from twin_engine.early_warning.indicators import rolling_indicators
+from twin_engine.early_warning.indicators import exponential_indicators, rolling_indicators
 from twin_engine.early_warning.trend import rolling_kendall_tau
 
 RuleKind = Literal["contrast", "kendall"]
@@ -41,6 +42,15 @@ class EarlyWarningConfig:
 
     window: int = 30
     trend_window: int | None = None  # None: only de-mean each window (see indicators.py for why)
+    # Exponentially weighted indicators with this half-life (days); None: rolling `window`-day windows,
+    # as the early-warning 1.0.0 rules were calibrated.
+    half_life: float | None = 12.0
+
+    @property
+    def memory_days(self) -> int:
+        """How many days back one day's indicators reach (see `indicators.Indicators.memory`)."""
+        return self.window if self.half_life is None else round(3 * self.half_life)
+
     tau_span: int = 30
     false_alarm_rate: float = 0.10
     rule: RuleKind = "contrast"
@@ -84,13 +94,17 @@ class CalibratedRule:
 
 def warning_scores(daily: np.ndarray, config: EarlyWarningConfig) -> WarningScores:
     """Indicators and their trends for daily means (n_subjects, days; NaN = no report that day)."""
-    ind = rolling_indicators(daily, config.window, config.trend_window)
+    ind = (
+        rolling_indicators(daily, config.window, config.trend_window)
+        if config.half_life is None
+        else exponential_indicators(daily, config.half_life)
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         log_var = np.log(ind.variance)
     log_var = np.where(np.isfinite(log_var), log_var, np.nan)
     return WarningScores(
         autocorrelation=ind.autocorrelation,
-        log_variance_rise=log_var - _mean_before(log_var, config.window),
+        log_variance_rise=log_var - _mean_before(log_var, ind.memory),
         tau_autocorrelation=rolling_kendall_tau(ind.autocorrelation, config.tau_span),
         tau_variance=rolling_kendall_tau(ind.variance, config.tau_span),
         variance=ind.variance,

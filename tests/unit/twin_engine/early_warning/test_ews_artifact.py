@@ -26,6 +26,11 @@ def test_the_package_ships_a_rule_for_five_and_for_one_report_a_day() -> None:
     )
 
 
+def test_the_newest_shipped_rules_use_weighted_indicators_and_older_ones_keep_rolling_windows() -> None:
+    assert all(rule.config.half_life == 12.0 for rule in load_rules().rules.values())
+    assert all(rule.config.half_life is None for rule in load_rules(version="1.0.0").rules.values())
+
+
 def test_a_patient_gets_the_rule_of_the_nearest_reporting_rate() -> None:
     shipped = load_rules()
     assert shipped.for_rate(3.9) is shipped.rules[5]
@@ -75,6 +80,6 @@ def test_train_command_stores_an_artifact_with_held_out_scores(
         ]
     )
     assert args.func(args) == 0
-    manifest = json.loads((tmp_path / MODEL_NAME / "1.0.0" / "manifest.json").read_text())
+    manifest = json.loads((tmp_path / MODEL_NAME / "1.1.0" / "manifest.json").read_text())
     assert set(manifest["metrics"]["5_per_day"]) >= {"sensitivity", "false_alarm_rate", "lead_time_median_days"}
-    assert "saved early-warning 1.0.0" in capsys.readouterr().out
+    assert "saved early-warning 1.1.0" in capsys.readouterr().out

@@ -44,3 +44,16 @@ def test_shipped_rules_are_scored_as_they_are(capsys: pytest.CaptureFixture[str]
     (row,) = [r for r in evaluation["results"] if r["series"] == "shipped"]
     assert row["rule"] == "contrast" and row["threshold"] == pytest.approx(load_rules().rules[5].threshold)
     assert 0.0 <= row["false_alarm_rate"] <= 1.0 and 0.0 <= row["sensitivity"] <= 1.0
+
+
+def test_half_life_zero_evaluates_the_rolling_window_indicators(capsys: pytest.CaptureFixture[str]) -> None:
+    args = parser().parse_args(["early-warnings", "--patients", "30", "--reports-per-day", "5", "--half-life", "0"])
+    assert args.func(args) == 0
+    assert "window 30 d" in capsys.readouterr().out
+
+
+def test_weighted_indicators_are_the_default(capsys: pytest.CaptureFixture[str]) -> None:
+    args = parser().parse_args(["early-warnings", "--patients", "30", "--reports-per-day", "5", "--json"])
+    assert args.func(args) == 0
+    (evaluation,) = json.loads(capsys.readouterr().out)["evaluations"]
+    assert evaluation["half_life"] == 12.0

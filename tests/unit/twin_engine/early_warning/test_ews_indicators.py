@@ -3,7 +3,7 @@ import pytest
 from scipy import stats
 
 from twin_engine.early_warning.errors import EarlyWarningInputError
-from twin_engine.early_warning.indicators import rolling_indicators
+from twin_engine.early_warning.indicators import exponential_indicators, rolling_indicators
 from twin_engine.early_warning.trend import kendall_tau, rolling_kendall_tau
 
 
@@ -62,3 +62,33 @@ def test_rolling_kendall_tau_skips_nan_values() -> None:
 def test_window_longer_than_the_record_is_a_typed_error() -> None:
     with pytest.raises(EarlyWarningInputError):
         rolling_indicators(np.zeros((1, 20)), window=30, trend_window=None)
+
+
+def test_weighted_autocorrelation_estimates_a_stationary_coefficient_across_patients() -> None:
+    x = np.stack([ar1(np.full(300, 0.6), seed=s) for s in range(200)])
+    ind = exponential_indicators(x, half_life=12)
+    assert np.mean(ind.autocorrelation[:, -1]) == pytest.approx(0.6, abs=0.08)
+    assert np.median(ind.variance[:, -1]) == pytest.approx(1 / (1 - 0.6**2), rel=0.2)
+
+
+def test_weighted_indicators_see_a_late_rise_a_flat_window_dilutes() -> None:
+    phi = np.concatenate([np.full(200, 0.2), np.full(25, 0.9)])
+    x = np.stack([ar1(phi, seed=s) for s in range(100)])
+    weighted = exponential_indicators(x, half_life=12).autocorrelation[:, -1]
+    flat = rolling_indicators(x, window=60, trend_window=None).autocorrelation[:, -1]
+    assert np.mean(weighted) > np.mean(flat) + 0.1
+
+
+def test_weighted_indicators_need_enough_recent_days() -> None:
+    x = ar1(np.full(150, 0.5), seed=6)[None, :]
+    x[0, 80:120] = np.nan
+    ind = exponential_indicators(x, half_life=10)
+    assert np.isnan(ind.autocorrelation[0, 15])  # fewer than two half-lives observed so far
+    assert np.isfinite(ind.autocorrelation[0, 79])
+    assert np.isnan(ind.variance[0, 119])  # a long lapse: too little recent weight
+    assert ind.memory == 30
+
+
+def test_a_half_life_under_a_day_is_a_typed_error() -> None:
+    with pytest.raises(EarlyWarningInputError):
+        exponential_indicators(np.zeros((1, 20)), half_life=0.5)
