@@ -129,6 +129,13 @@ class FrameMapper:
             if (cls := str(c.property("drug-class") or "")) in _ANTIDEPRESSANT_CLASSES or "antidepressant" in cls
         }
 
+    def coding(self, metric: str) -> dict[str, str]:
+        """The Coding a frame metric's Observations carry (`UnmappableMetric` for one without a code)."""
+        emit = self._emit.get(metric)
+        if emit is None:
+            raise UnmappableMetric(f"metric {metric!r} has no code in the terminology tables")
+        return {"system": emit.system, "code": emit.code, "display": emit.display}
+
     # ---- FHIR -> frame -------------------------------------------------------------------------------------
 
     def to_frame(self, resources: Iterable[dict[str, Any]]) -> FrameResult:

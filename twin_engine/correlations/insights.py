@@ -54,6 +54,11 @@ EXPECTED: tuple[tuple[str, frozenset[str], frozenset[str]], ...] = (
 )
 
 
+def measure_name(metric: str) -> str:
+    """How a clinician would name a frame metric ("sleep duration"); the metric itself if it has no name."""
+    return _NAMES.get(metric, metric)
+
+
 @dataclass(frozen=True)
 class Insight:
     kind: str
@@ -89,7 +94,7 @@ def clinical_insights(analysis: PatientCorrelations) -> tuple[Insight, ...]:
 
 def _describe(link: LinkResult) -> Insight:
     spec = link.spec
-    cause, effect = _NAMES.get(spec.cause, spec.cause), _NAMES.get(spec.effect, spec.effect)
+    cause, effect = measure_name(spec.cause), measure_name(spec.effect)
     positive = link.r > 0
     when = _lag_phrase(link.best_lag, spec.resolution, spec.direction == SAME_TIME)
     stats = f"r = {link.r:.2f}, 95% CI {link.ci_low:.2f} to {link.ci_high:.2f}, q = {link.q_value:.3f}"
