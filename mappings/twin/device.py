@@ -1,0 +1,31 @@
+"""The software Device a twin result names as its author: one per model artifact (name, version, content hash).
+
+Results reference it from `device` (Observation) or `performer` (RiskAssessment), so a reader can tell which
+model version produced a number and find every result of a version that turns out to be wrong.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mappings.pharmacogenomics.ids import stable_id
+
+
+def model_device_id(model: str, version: str, content_hash: str) -> str:
+    return stable_id("novamind-model", model, version, content_hash)
+
+
+def model_device(model: str, version: str, content_hash: str) -> dict[str, Any]:
+    """The Device for one registry artifact (`twin_engine.registry`: its name, version and content hash)."""
+    return {
+        "resourceType": "Device",
+        "id": model_device_id(model, version, content_hash),
+        "status": "active",
+        "manufacturer": "NovaMind Twin",
+        "deviceName": [{"name": f"NovaMind Twin {model} model", "type": "user-friendly-name"}],
+        "type": {"text": "Software"},
+        "version": [
+            {"type": {"text": f"{model} model version"}, "value": version},
+            {"type": {"text": f"{model} model content SHA-256"}, "value": content_hash},
+        ],
+    }
