@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from mappings.ids import slug, stable_id
 from mappings.pharmacogenomics.codes import (
     ATC,
     CONCLUSION_STRING,
@@ -28,7 +29,6 @@ from mappings.pharmacogenomics.codes import (
     metabolizer_concept,
 )
 from mappings.pharmacogenomics.genotypes import Genotype, hgnc_coding
-from mappings.pharmacogenomics.ids import slug, stable_id
 from terminology import Terminology
 from twin_engine.pharmacogenomics import GenePhenotype, Guideline, Recommendation
 

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from mappings.ids import stable_id
 from mappings.pharmacogenomics.codes import IDENTIFIER_PATH, MEDICATION_RESPONSE, SIDE_EFFECT_RISK, TWIN_CONCEPTS_PATH
-from mappings.pharmacogenomics.ids import stable_id
 from twin_engine.pharmacogenomics import DrugGuidance, GuidanceStatus
 
 if TYPE_CHECKING:  # the response model (xgboost, scipy) loads only when a prediction is made

@@ -19,13 +19,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from mappings.frames import UnmappableMetric
-from mappings.pharmacogenomics.ids import stable_id
+from mappings.ids import stable_id
+from mappings.twin.codes import UCUM, twin_concepts, unitless
 from twin_engine.correlations.analysis import PatientCorrelations
 from twin_engine.correlations.insights import LINK, Insight, clinical_insights, measure_name
 from twin_engine.correlations.lagged import SAME_TIME, SYMPTOM_TO_BIOMETRIC, LinkResult
 
-TWIN_CONCEPTS_PATH = "CodeSystem/twin-concepts"
-UCUM = "http://unitsofmeasure.org"
 CORRELATION = "biometric-symptom-correlation"
 _HOURS_PER_STEP = {"day": 24, "hour": 1}
 _METHOD = (
@@ -69,7 +68,7 @@ def correlation_observation(
     """One link as an Observation (any link; `correlation_observations` picks the significant ones)."""
     spec = link.spec
     concept = {
-        "system": f"{context.base}/{TWIN_CONCEPTS_PATH}",
+        "system": twin_concepts(context.base),
         "code": CORRELATION,
         "display": "Biometric-symptom correlation",
     }
@@ -100,7 +99,7 @@ def correlation_observation(
 
 def _components(link: LinkResult, context: CorrelationContext) -> list[dict[str, Any]]:
     spec = link.spec
-    system = f"{context.base}/{TWIN_CONCEPTS_PATH}"
+    system = twin_concepts(context.base)
 
     def code(c: str) -> dict[str, Any]:
         return {"coding": [{"system": system, "code": c}]}
@@ -109,10 +108,10 @@ def _components(link: LinkResult, context: CorrelationContext) -> list[dict[str,
     out: list[dict[str, Any]] = [
         {"code": code("biometric-measure"), "valueCodeableConcept": _measure(spec.biometric, context)},
         {"code": code("symptom-measure"), "valueCodeableConcept": _measure(spec.symptom, context)},
-        {"code": code("correlation-coefficient"), "valueQuantity": _unitless(link.r)},
+        {"code": code("correlation-coefficient"), "valueQuantity": unitless(link.r)},
         {
             "code": code("correlation-ci95"),
-            "valueRange": {"low": _unitless(link.ci_low), "high": _unitless(link.ci_high)},
+            "valueRange": {"low": unitless(link.ci_low), "high": unitless(link.ci_high)},
         },
         {
             "code": code("correlation-lag"),
@@ -121,7 +120,7 @@ def _components(link: LinkResult, context: CorrelationContext) -> list[dict[str,
     ]
     for name, value in (("p-value", link.p_value), ("q-value", link.q_value)):
         if math.isfinite(value):  # pooled analyses run without permutations: no p-value to report
-            out.append({"code": code(name), "valueQuantity": _unitless(value)})
+            out.append({"code": code(name), "valueQuantity": unitless(value)})
     out.append({"code": code("sample-size"), "valueInteger": int(link.pairs[best])})
     return out
 
@@ -139,7 +138,3 @@ def _measure(metric: str, context: CorrelationContext) -> dict[str, Any]:
         return {"coding": [context.coding(metric)], "text": measure_name(metric)}
     except UnmappableMetric:
         return {"text": measure_name(metric)}
-
-
-def _unitless(value: float) -> dict[str, Any]:
-    return {"value": round(float(value), 4), "unit": "1", "system": UCUM, "code": "1"}

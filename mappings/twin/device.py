@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mappings.pharmacogenomics.ids import stable_id
+from mappings.ids import stable_id
 
 
 def model_device_id(model: str, version: str, content_hash: str) -> str:

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from mappings.pharmacogenomics.ids import stable_id
+from mappings.ids import stable_id
+from mappings.twin.codes import twin_concepts
 from twin_engine.early_warning.assessment import EarlyWarningAssessment
 
-TWIN_CONCEPTS_PATH = "CodeSystem/twin-concepts"
 RELAPSE_WARNING = "relapse-warning"
 OUTCOME = "A relapse or other sudden worsening of mood, heralded by critical slowing down"
 RESEARCH_ONLY = (
@@ -30,7 +30,7 @@ def early_warning_id(assessment: EarlyWarningAssessment) -> str:
 
 def early_warning_risk_assessment(base: str, assessment: EarlyWarningAssessment, device_id: str) -> dict[str, Any]:
     """One patient's assessment on its day."""
-    concept = {"system": f"{base}/{TWIN_CONCEPTS_PATH}", "code": RELAPSE_WARNING, "display": "Relapse early warning"}
+    concept = {"system": twin_concepts(base), "code": RELAPSE_WARNING, "display": "Relapse early warning"}
     return {
         "resourceType": "RiskAssessment",
         "id": early_warning_id(assessment),

@@ -21,13 +21,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mappings.pharmacogenomics.ids import stable_id
+from mappings.ids import stable_id
+from mappings.twin.codes import UCUM, twin_concepts
 from twin_engine import frames as tf
 from twin_engine.forecast.base import Forecast
 from twin_engine.forecast.risk import DETERIORATION_THRESHOLDS, ThresholdRisk, threshold_risk
 
-TWIN_CONCEPTS_PATH = "CodeSystem/twin-concepts"
-UCUM = "http://unitsofmeasure.org"
 FORECAST = "symptom-forecast"
 THRESHOLD_RISK = "forecast-threshold-risk"
 DAY_MS = 86_400_000
@@ -68,7 +67,7 @@ def forecast_observation(forecast: Forecast, index: int, context: ForecastContex
     patient = forecast.subject_ids[index]
     origin = forecast.origins[index]
     measure = context.coding(forecast.metric)
-    system = f"{context.base}/{TWIN_CONCEPTS_PATH}"
+    system = twin_concepts(context.base)
     components = [("point-forecast", forecast.point[index])]
     for level in (80, 95):
         lower, upper = forecast.interval(level / 100)
@@ -100,7 +99,7 @@ def threshold_risk_assessment(
 ) -> dict[str, Any]:
     """The chance of reaching `risk.threshold` within the horizon, read off the forecast distribution."""
     patient = forecast.subject_ids[index]
-    system = f"{context.base}/{TWIN_CONCEPTS_PATH}"
+    system = twin_concepts(context.base)
     concept = {"system": system, "code": THRESHOLD_RISK, "display": "Forecast threshold risk"}
     label = f"{_name(risk.metric)} score of {risk.threshold:g} or more"
     day = int(risk.peak_day[index])
