@@ -43,7 +43,6 @@ METABOLIZER_ANSWERS: Mapping[str, tuple[str, str]] = MappingProxyType(
 )
 
 # Our own canonical paths (under the configurable canonical base).
-TWIN_CONCEPTS_PATH = "CodeSystem/twin-concepts"
 IDENTIFIER_PATH = "sid/pgx"
 MEDICATION_RESPONSE = "medication-response"
 SIDE_EFFECT_RISK = "medication-side-effect-risk"

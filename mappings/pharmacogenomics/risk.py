@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mappings.ids import stable_id
-from mappings.pharmacogenomics.codes import IDENTIFIER_PATH, MEDICATION_RESPONSE, SIDE_EFFECT_RISK, TWIN_CONCEPTS_PATH
+from mappings.pharmacogenomics.codes import IDENTIFIER_PATH, MEDICATION_RESPONSE, SIDE_EFFECT_RISK
+from mappings.twin.codes import twin_concepts
 from twin_engine.pharmacogenomics import DrugGuidance, GuidanceStatus
 
 if TYPE_CHECKING:  # the response model (xgboost, scipy) loads only when a prediction is made
@@ -60,7 +61,7 @@ def mitigation(guidance: DrugGuidance) -> str:
 
 
 def _predictions(base: str, estimate: MedicationEstimate) -> list[dict[str, Any]]:
-    system = f"{base}/{TWIN_CONCEPTS_PATH}"
+    system = twin_concepts(base)
     out: list[dict[str, Any]] = [
         {
             "outcome": {
@@ -87,7 +88,7 @@ def risk_assessment(
     base: str, patient_id: str, candidate: Candidate, basis: Sequence[str], device_id: str, method: str
 ) -> dict[str, Any]:
     """The RiskAssessment of one candidate (`base`: our canonical base URL)."""
-    system = f"{base}/{TWIN_CONCEPTS_PATH}"
+    system = twin_concepts(base)
     estimate = candidate.estimate
     resource: dict[str, Any] = {
         "resourceType": "RiskAssessment",
