@@ -3,7 +3,7 @@
 Exponential weighting (`exponential_indicators`, the default since early-warning 1.1.0) puts most weight
 on the latest days. Before a transition the recovery rate falls steadily, so the autocorrelation is
 highest in the last days before onset; a flat 30-day window averages them with the weaker days before.
-On the simulator the weighted indicators lift sensitivity at a 10% false-alarm rate from 42% to 50% (5
+On the simulator the weighted indicators lift sensitivity at a 10% false-alarm rate from 43% to 50% (5
 reports a day) and from 26% to 34% (1 a day), measured in docs/benchmarks.md.
 
 Rolling windows (`rolling_indicators`):
@@ -69,6 +69,11 @@ def rolling_indicators(
     return Indicators(ac, var, window)
 
 
+def exponential_memory(half_life: float) -> int:
+    """Days back that exponentially weighted indicators reach: three half-lives hold 7/8 of the weight."""
+    return round(3 * half_life)
+
+
 def exponential_indicators(daily: np.ndarray, half_life: float, min_days: int | None = None) -> Indicators:
     """Exponentially weighted lag-1 autocorrelation and variance of daily values (NaN = missing day).
 
@@ -106,7 +111,7 @@ def exponential_indicators(daily: np.ndarray, half_life: float, min_days: int | 
         with np.errstate(invalid="ignore", divide="ignore"):
             ac[:, day] = np.where(enough & (sxx > 0), np.clip(sxy / sxx, -1.0, 1.0), np.nan)
             var[:, day] = np.where(enough, szz / weight, np.nan)
-    return Indicators(ac, var, round(3 * half_life))
+    return Indicators(ac, var, exponential_memory(half_life))
 
 
 def _residuals(daily: np.ndarray, trend_window: int) -> np.ndarray:

@@ -1,6 +1,6 @@
 """The early-warning detection rule: a daily score, and a threshold calibrated on transition-free patients.
 
-Two scores are offered, each computed for every patient and day from the rolling indicators:
+Two scores are offered, each computed for every patient and day from the indicators:
 
 - ``"contrast"`` (default): standardised lag-1 autocorrelation of the current indicators plus the
   standardised rise of their log-variance over the patient's own earlier values (those whose windows do
@@ -29,7 +29,7 @@ from typing import Literal
 import numpy as np
 
 from twin_engine.early_warning.errors import EarlyWarningInputError
-from twin_engine.early_warning.indicators import exponential_indicators, rolling_indicators
+from twin_engine.early_warning.indicators import exponential_indicators, exponential_memory, rolling_indicators
 from twin_engine.early_warning.trend import rolling_kendall_tau
 
 RuleKind = Literal["contrast", "kendall"]
@@ -45,15 +45,14 @@ class EarlyWarningConfig:
     # Exponentially weighted indicators with this half-life (days); None: rolling `window`-day windows,
     # as the early-warning 1.0.0 rules were calibrated.
     half_life: float | None = 12.0
+    tau_span: int = 30
+    false_alarm_rate: float = 0.10
+    rule: RuleKind = "contrast"
 
     @property
     def memory_days(self) -> int:
         """How many days back one day's indicators reach (see `indicators.Indicators.memory`)."""
-        return self.window if self.half_life is None else round(3 * self.half_life)
-
-    tau_span: int = 30
-    false_alarm_rate: float = 0.10
-    rule: RuleKind = "contrast"
+        return self.window if self.half_life is None else exponential_memory(self.half_life)
 
 
 @dataclass(frozen=True)
