@@ -114,11 +114,10 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _plot(models: dict, cohort: SimulatedCohort, path: Path, seed: int) -> None:  # type: ignore[type-arg]
     from twin_engine.forecast.base import MAX_HORIZON
     from twin_engine.forecast.evaluation import test_windows
-    from twin_engine.forecast.grid import to_grid
     from twin_engine.forecast.plot import plot_forecasts
 
     metric, model = next(iter(models.items()))
-    grid = to_grid(cohort.observations, metric)
+    grid = model.grid(cohort.observations)
     windows, _, _ = test_windows(cohort, grid, model.scale, 1, seed)
     q = model.predict_windows(windows, MAX_HORIZON)
     plot_forecasts(windows, q, path, metric, truth=windows.targets)

@@ -14,7 +14,7 @@ import numpy as np
 from twin_engine import frames
 from twin_engine.forecast.autoets import AutoETSModel
 from twin_engine.forecast.base import LEVELS, MAX_HORIZON, QUANTILES, interval_indices
-from twin_engine.forecast.grid import DailyGrid, to_grid
+from twin_engine.forecast.grid import DailyGrid
 from twin_engine.forecast.metrics import score, seasonal_scale
 from twin_engine.forecast.pipeline import BASELINES, ENSEMBLE_MEMBERS, TwinForecaster
 from twin_engine.forecast.windows import WindowSet, make_windows, sample_origins
@@ -94,7 +94,7 @@ def evaluate_metric(
     model: TwinForecaster, cohort: SimulatedCohort, per_patient: int, seed: int, include_autoets: bool
 ) -> MetricEvaluation:
     """Score all models on held-out windows of one metric."""
-    grid = to_grid(cohort.observations, model.config.metric)
+    grid = model.grid(cohort.observations)
     assert model.scale is not None
     windows, sim_index, sim_day = test_windows(cohort, grid, model.scale, per_patient, seed)
     quantiles = model_quantiles(model, windows, include_autoets)

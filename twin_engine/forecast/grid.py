@@ -1,6 +1,7 @@
 """Daily grid: an observation frame turned into one (days x channels) array per patient.
 
-Channel 0 is the forecast target; the rest are `frames.DAILY_COVARIATES`. Cells are daily means (so
+Channel 0 is the forecast target; the rest are covariates, the medication flag last (by default
+`frames.DAILY_COVARIATES`; see `covariates_for`). Cells are daily means (so
 experience-sampling reports average into one value), NaN where nothing was observed, except the medication
 flag, which is carried forward from the start event. Built with numpy bincounts because single forecasts
 must stay within a few milliseconds.
@@ -14,9 +15,22 @@ import numpy as np
 import pandas as pd
 
 from twin_engine import frames
+from twin_engine.errors import TwinEngineError
 
-CHANNELS_AFTER_TARGET: tuple[str, ...] = frames.DAILY_COVARIATES
-MED_CHANNEL = 1 + CHANNELS_AFTER_TARGET.index(frames.MEDICATION_ON)
+DEFAULT_COVARIATES: tuple[str, ...] = frames.DAILY_COVARIATES
+MED_CHANNEL = len(DEFAULT_COVARIATES)  # the medication flag's channel in a grid with the default covariates
+
+
+def covariates_for(target: str) -> tuple[str, ...]:
+    """The covariate channels a target's forecaster sees.
+
+    Questionnaire totals are answered weekly or every two weeks, so their own history says little about
+    the patient's state today; the daily mood rating measures the same latent depression every day, so
+    PHQ-9 and GAD-7 forecasters see it as a covariate (the medication flag stays the last channel).
+    """
+    if target in (frames.PHQ9, frames.GAD7):
+        return (*DEFAULT_COVARIATES[:-1], frames.MOOD, frames.MEDICATION_ON)
+    return DEFAULT_COVARIATES
 
 
 @dataclass(frozen=True)
@@ -68,10 +82,14 @@ def _channels(metric: pd.Series, channels: tuple[str, ...]) -> np.ndarray:
     return lookup[codes]
 
 
-def to_grid(frame: pd.DataFrame, target: str, validated: bool = False) -> DailyGrid:
+def to_grid(
+    frame: pd.DataFrame, target: str, validated: bool = False, covariates: tuple[str, ...] = DEFAULT_COVARIATES
+) -> DailyGrid:
     """Build the grid from an observation frame (validated here unless the caller already did)."""
+    if not covariates or covariates[-1] != frames.MEDICATION_ON or target in covariates:
+        raise TwinEngineError(f"covariates must end with {frames.MEDICATION_ON!r} and exclude the target")
     f = frame if validated else frames.validate_observations(frame, copy=False)
-    channels = (target, *CHANNELS_AFTER_TARGET)
+    channels = (target, *covariates)
     channel = _channels(f[frames.METRIC], channels)
     subject, subject_ids = _subject_codes(f[frames.SUBJECT_ID])
     day = f[frames.TS].values.astype("datetime64[D]").astype(np.int64)
@@ -89,8 +107,8 @@ def to_grid(frame: pd.DataFrame, target: str, validated: bool = False) -> DailyG
     counts = np.bincount(flat, minlength=n * t * c)
     with np.errstate(invalid="ignore", divide="ignore"):
         values = (sums / counts).reshape(n, t, c).astype(np.float32)
-    med = np.nan_to_num(values[:, :, MED_CHANNEL], nan=0.0)
-    values[:, :, MED_CHANNEL] = np.maximum.accumulate(med, axis=1)
+    med = np.nan_to_num(values[:, :, -1], nan=0.0)
+    values[:, :, -1] = np.maximum.accumulate(med, axis=1)
     length = last - first + 1
     pad = np.arange(t)[None, :] >= length[:, None]
     values[pad] = np.nan

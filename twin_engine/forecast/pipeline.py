@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,7 @@ from twin_engine.forecast.base import MAX_HORIZON, QUANTILES, Forecast
 from twin_engine.forecast.baselines import BaselineModel
 from twin_engine.forecast.conformal import ConformalCalibrator
 from twin_engine.forecast.ensemble import QuantileEnsemble
-from twin_engine.forecast.grid import DailyGrid, to_grid
+from twin_engine.forecast.grid import DEFAULT_COVARIATES, DailyGrid, covariates_for, to_grid
 from twin_engine.forecast.transformer import PatchTransformerModel
 from twin_engine.forecast.windows import WindowSet, make_windows, sample_origins, truncate_histories
 from twin_engine.forecast.xgboost_model import XGBoostQuantileModel
@@ -37,6 +38,7 @@ class ForecasterConfig:
     """Training knobs; tiny values make unit tests fast, the defaults train the shipped model."""
 
     metric: str = frames.MOOD
+    covariates: tuple[str, ...] | None = None  # None: `grid.covariates_for(metric)`, fixed at construction
     seed: int = 0
     device: str = "cpu"
     windows_per_patient: int = 12
@@ -62,16 +64,26 @@ class TwinForecaster:
     def __init__(self, config: ForecasterConfig) -> None:
         if config.metric not in frames.TARGET_RANGES:
             raise TwinEngineError(f"cannot forecast {config.metric!r}; choose from {list(frames.TARGET_RANGES)}")
-        self.config = config
+        covariates = tuple(config.covariates) if config.covariates is not None else covariates_for(config.metric)
+        self.config = replace(config, covariates=covariates)
         self.scale: float | None = None
         self.members: dict[str, object] = {}
         self.ensemble = QuantileEnsemble(ENSEMBLE_MEMBERS)
         self.calibrators: dict[str, ConformalCalibrator] = {}
 
+    def grid(self, frame: pd.DataFrame) -> DailyGrid:
+        """The daily grid of this forecaster's target and covariates."""
+        return to_grid(frame, self.config.metric, covariates=self.covariates)
+
+    @property
+    def covariates(self) -> tuple[str, ...]:
+        assert self.config.covariates is not None  # resolved in __init__
+        return self.config.covariates
+
     # -- training -----------------------------------------------------------------------------------------
     def split_windows(self, frame: pd.DataFrame) -> WindowSplits:
         """Cut training windows from a frame; 70/15/15% of patients go to train/valid/calibration."""
-        grid = to_grid(frame, self.config.metric)
+        grid = self.grid(frame)
         rng = np.random.default_rng(self.config.seed)
         subject, origin = sample_origins(grid, self.config.windows_per_patient, rng)
         target = grid.values[:, :, 0]
@@ -159,7 +171,7 @@ class TwinForecaster:
             raise TwinEngineError(f"horizon must be between 1 and {MAX_HORIZON} days")
         if self.scale is None:
             raise NotFittedError("TwinForecaster used before fit/load")
-        grid = to_grid(frame, self.config.metric)
+        grid = self.grid(frame)
         windows = self.windows_at_end(grid)
         q = self.predict_windows(windows, horizon)
         origins = tuple(pd.Timestamp(d, tz="UTC") for d in grid.first_day + (grid.length - 1))
@@ -203,7 +215,10 @@ class TwinForecaster:
     def load(cls, directory: Path, state: dict[str, object], device: str = "cpu") -> TwinForecaster:
         """Rebuild from `save` output; raises ModelArtifactError on missing pieces."""
         try:
-            config = ForecasterConfig(**{**state["config"], "device": device, "progress": False})  # type: ignore[arg-type, dict-item]
+            stored: dict[str, Any] = dict(state["config"])  # type: ignore[call-overload]
+            # Bundles saved before covariates were configurable (<= 1.2.0) used the default channels.
+            stored["covariates"] = tuple(stored.get("covariates") or DEFAULT_COVARIATES)
+            config = ForecasterConfig(**{**stored, "device": device, "progress": False})
             members_state: dict[str, dict[str, object]] = state["members"]  # type: ignore[assignment]
             model = cls(config)
             model.scale = float(state["scale"])  # type: ignore[arg-type]

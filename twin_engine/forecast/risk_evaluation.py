@@ -11,7 +11,6 @@ from scipy import stats
 from twin_engine import frames
 from twin_engine.forecast.base import MAX_HORIZON, QUANTILES
 from twin_engine.forecast.evaluation import model_quantiles, test_windows
-from twin_engine.forecast.grid import to_grid
 from twin_engine.forecast.pipeline import TwinForecaster
 from twin_engine.forecast.risk import exceedance_probability
 from twin_engine.simulate import SimulatedCohort, oracle_quantiles
@@ -40,7 +39,7 @@ def evaluate_threshold_risk(
 ) -> tuple[RiskScores, ...]:
     """Score P(score >= threshold on day h) of the ensemble at each reported horizon."""
     metric = model.config.metric
-    grid = to_grid(cohort.observations, metric)
+    grid = model.grid(cohort.observations)
     assert model.scale is not None
     windows, sim_index, sim_day = test_windows(cohort, grid, model.scale, per_patient, seed)
     ensemble = model_quantiles(model, windows, include_autoets=False)["ensemble"]

@@ -18,7 +18,6 @@ from twin_engine import frames
 from twin_engine.forecast.autoets import AutoETSModel
 from twin_engine.forecast.base import MAX_HORIZON
 from twin_engine.forecast.evaluation import test_windows
-from twin_engine.forecast.grid import to_grid
 from twin_engine.forecast.pipeline import ForecasterConfig, TwinForecaster
 from twin_engine.forecast.windows import WindowSet
 from twin_engine.registry import Artifact, frame_hash, load_artifact, save_artifact
@@ -56,7 +55,7 @@ def calibration_config(sim: SimulatorConfig, patients: int | None = None) -> Sim
     )
 
 
-def calibration_windows(cohort: SimulatedCohort, metric: str, scale: float, seed: int) -> WindowSet:
+def calibration_windows(cohort: SimulatedCohort, model: TwinForecaster, seed: int) -> WindowSet:
     """Calibration windows with the score each patient *would* have reported on every future day as target.
 
     Observed targets are sparse for questionnaires (a few of the 28 days) and, for daily ratings, missing
@@ -65,8 +64,9 @@ def calibration_windows(cohort: SimulatedCohort, metric: str, scale: float, seed
     every window calibrates all 28 horizons. With real patients this is not available; `fit` then
     calibrates on the observed targets of its held-out calibration split.
     """
-    grid = to_grid(cohort.observations, metric)
-    windows, _, _ = test_windows(cohort, grid, scale, CALIBRATION_WINDOWS_PER_PATIENT, seed)
+    assert model.scale is not None, "calibration windows are cut in the scale of a model's training split"
+    grid = model.grid(cohort.observations)
+    windows, _, _ = test_windows(cohort, grid, model.scale, CALIBRATION_WINDOWS_PER_PATIENT, seed)
     return windows
 
 
@@ -100,8 +100,7 @@ def train_bundle(
             len(splits.calib),
             time.perf_counter() - start,
         )
-        assert model.scale is not None
-        calib = calibration_windows(calib_cohort, metric, model.scale, base.seed)
+        calib = calibration_windows(calib_cohort, model, base.seed)
         _log.info("%s: %d calibration windows", metric, len(calib))
         model.fit_windows(splits, calibration=calib)
         if calibrate_autoets:

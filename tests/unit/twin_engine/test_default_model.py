@@ -2,6 +2,7 @@ import numpy as np
 
 from twin_engine import frames
 from twin_engine.forecast import load_bundle
+from twin_engine.forecast.grid import DEFAULT_COVARIATES
 from twin_engine.forecast.training import FORECASTER_NAME, PACKAGED_MODELS_DIR
 from twin_engine.registry import load_artifact
 from twin_engine.simulate import SimulatorConfig, simulate_cohort
@@ -24,3 +25,10 @@ def test_shipped_default_model_forecasts_new_patients() -> None:
         fc = model.forecast(cohort.observations, 28)
         assert fc.metric == metric and np.isfinite(fc.quantiles).all()
         assert np.all(fc.interval(0.95)[1] >= fc.point)
+
+
+def test_questionnaire_forecasters_read_the_daily_mood_rating_and_older_bundles_keep_their_channels() -> None:
+    newest, older = load_bundle(), load_bundle(version="1.2.0")
+    assert frames.MOOD in newest[frames.PHQ9].covariates and frames.MOOD in newest[frames.GAD7].covariates
+    assert frames.MOOD not in newest[frames.MOOD].covariates
+    assert all(model.covariates == DEFAULT_COVARIATES for model in older.values())

@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 
 from twin_engine import frames
-from twin_engine.errors import InsufficientDataError
-from twin_engine.forecast.grid import MED_CHANNEL, to_grid
+from twin_engine.errors import InsufficientDataError, TwinEngineError
+from twin_engine.forecast.grid import MED_CHANNEL, covariates_for, to_grid
 from twin_engine.forecast.windows import HISTORY_DAYS, grade_history, make_windows
 
 
@@ -70,3 +70,18 @@ def test_subjects_are_ordered_by_id_whatever_the_row_order() -> None:
     grid = to_grid(frame, frames.MOOD)
     assert grid.subject_ids == ("a", "b")
     assert grid.values[0, 0, 0] == 2.0 and grid.values[1, 0, 0] == 1.0
+
+
+def test_questionnaire_grids_carry_the_daily_mood_rating_before_the_medication_flag() -> None:
+    frame = pd.DataFrame([rows("a", "2025-01-01", frames.PHQ9, 12.0), rows("a", "2025-01-02", frames.MOOD, 4.0)])
+    covariates = covariates_for(frames.PHQ9)
+    grid = to_grid(frame, frames.PHQ9, covariates=covariates)
+    assert covariates[-2:] == (frames.MOOD, frames.MEDICATION_ON)
+    assert grid.values[0, 1, 1 + covariates.index(frames.MOOD)] == 4.0
+    assert covariates_for(frames.MOOD) == frames.DAILY_COVARIATES
+
+
+def test_covariates_must_end_with_the_medication_flag() -> None:
+    frame = pd.DataFrame([rows("a", "2025-01-01", frames.MOOD, 4.0)])
+    with pytest.raises(TwinEngineError):
+        to_grid(frame, frames.MOOD, covariates=(frames.MEDICATION_ON, frames.STEPS))
