@@ -3,6 +3,7 @@
 Usage (from the repository root):
     python bench/forecast_bench.py cost  [--models-dir DIR] [--repeats 300] [--batch 1000] [--device cpu]
     python bench/forecast_bench.py accuracy --seeds 0 1 2 [--patients 300] [--version X.Y.Z] [--out results.json]
+                                   [--hide mood_rating]   # the questionnaire forecasters without mood ratings
     python bench/forecast_bench.py train [--patients 2000]      # times `train forecaster` end to end
 
 `cost` times single-patient forecasts (180 days of history, all of a patient's streams, frame in,
@@ -77,7 +78,9 @@ def accuracy(args: argparse.Namespace) -> dict[str, object]:
     per_seed = {}
     for seed in args.seeds:
         start = time.perf_counter()
-        report = evaluate(models, args.patients, args.days, seed, args.windows_per_patient, not args.no_autoets)
+        report = evaluate(
+            models, args.patients, args.days, seed, args.windows_per_patient, not args.no_autoets, tuple(args.hide)
+        )
         per_seed[str(seed)] = report.to_dict()
         print(f"seed {seed}: {time.perf_counter() - start:.0f} s", flush=True)
     summary: dict[str, dict[str, float]] = {}
@@ -111,6 +114,9 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=240)
     parser.add_argument("--windows-per-patient", type=int, default=4)
     parser.add_argument("--no-autoets", action="store_true")
+    parser.add_argument(
+        "--hide", nargs="+", default=[], help="accuracy: remove these metrics' reports from test patients"
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     if args.what == "train" and args.patients == 300:

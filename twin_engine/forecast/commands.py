@@ -87,6 +87,13 @@ def add_evaluate_forecaster(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--windows-per-patient", type=int, default=4)
     p.add_argument("--no-autoets", action="store_true", help="skip the (slow) AutoETS baseline")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
+    p.add_argument(
+        "--hide",
+        nargs="+",
+        default=[],
+        metavar="METRIC",
+        help="remove these metrics' reports from the test patients (e.g. mood_rating: questionnaires alone)",
+    )
     p.add_argument("--plot", type=Path, default=None, help="write a PNG of a few patients' forecasts")
     p.set_defaults(func=_evaluate)
 
@@ -97,7 +104,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     from twin_engine.simulate import SimulatorConfig, simulate_cohort
 
     models = load_bundle(args.models_dir, args.version)
-    report = evaluate(models, args.patients, args.days, args.seed, args.windows_per_patient, not args.no_autoets)
+    report = evaluate(
+        models, args.patients, args.days, args.seed, args.windows_per_patient, not args.no_autoets, tuple(args.hide)
+    )
     if args.json:
         print(json.dumps(report.to_dict(), indent=1, default=float))
     else:

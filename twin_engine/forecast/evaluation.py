@@ -7,7 +7,7 @@ knows it even on days the patient skipped), so every horizon is scored on every 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -110,7 +110,8 @@ def evaluate_metric(
         scores[name] = per_h
     deciles = _deciles(windows)
     by_decile = {
-        name: [score(q[deciles == d], y[deciles == d], mase_scale[deciles == d])["mase"] for d in range(10)]
+        # A decile can be empty in a small cohort (tied volatilities share an edge): NaN, skipped below.
+        name: [score(q[deciles == d], y[deciles == d], mase_scale[deciles == d]).get("mase", np.nan) for d in range(10)]
         for name, q in quantiles.items()
     }
     gaps = {name: _worst_stratum(q, y, windows.grade, deciles) for name, q in quantiles.items()}
@@ -164,7 +165,8 @@ def _goals(
     ens, orc = scores["ensemble"]["all"], scores["oracle"]["all"]
     bb = scores[best]["all"]
     gap = bb["mase"] - orc["mase"]
-    worst_decile = max(by_decile["ensemble"][d] / min(by_decile[b][d] for b in base) - 1.0 for d in range(10))
+    excess = [by_decile["ensemble"][d] / min(by_decile[b][d] for b in base) - 1.0 for d in range(10)]
+    worst_decile = float(np.nanmax(excess)) if np.isfinite(excess).any() else float("nan")
     out = {
         "best_baseline_is_" + best: 1.0,
         "mase_gap_closed": (bb["mase"] - ens["mase"]) / gap if gap > 0 else float("nan"),
@@ -188,12 +190,21 @@ def evaluate(
     seed: int = 0,
     per_patient: int = 4,
     include_autoets: bool = True,
+    hide: tuple[str, ...] = (),
 ) -> EvaluationReport:
-    """Simulate a fresh test cohort and evaluate each metric's forecaster on it."""
+    """Simulate a fresh test cohort and evaluate each metric's forecaster on it.
+
+    `hide` removes those metrics' observations from the test cohort (and skips their own forecasters):
+    how the others do for patients who never report them, e.g. questionnaire forecasters without the
+    daily mood rating.
+    """
     cohort = simulate_cohort(SimulatorConfig(n_patients=patients, days=days, seed=seed + TEST_SEED_OFFSET))
+    if hide:
+        obs = cohort.observations
+        cohort = replace(cohort, observations=obs[~obs[frames.METRIC].isin(hide)].reset_index(drop=True))
     results = tuple(
         evaluate_metric(models[m], cohort, per_patient, seed, include_autoets)
         for m in (frames.MOOD, frames.PHQ9, frames.GAD7)
-        if m in models
+        if m in models and m not in hide
     )
     return EvaluationReport(patients=patients, days=days, seed=seed, metrics=results)

@@ -19,6 +19,8 @@ from twin_engine.errors import TwinEngineError
 
 DEFAULT_COVARIATES: tuple[str, ...] = frames.DAILY_COVARIATES
 MED_CHANNEL = len(DEFAULT_COVARIATES)  # the medication flag's channel in a grid with the default covariates
+# Covariates many patients never report: training blanks them in a share of windows (`drop_channel`).
+OPTIONAL_COVARIATES: tuple[str, ...] = (frames.MOOD,)
 
 
 def covariates_for(target: str) -> tuple[str, ...]:

@@ -22,9 +22,9 @@ from twin_engine.forecast.base import MAX_HORIZON, QUANTILES, Forecast
 from twin_engine.forecast.baselines import BaselineModel
 from twin_engine.forecast.conformal import ConformalCalibrator
 from twin_engine.forecast.ensemble import QuantileEnsemble
-from twin_engine.forecast.grid import DEFAULT_COVARIATES, DailyGrid, covariates_for, to_grid
+from twin_engine.forecast.grid import DEFAULT_COVARIATES, OPTIONAL_COVARIATES, DailyGrid, covariates_for, to_grid
 from twin_engine.forecast.transformer import PatchTransformerModel
-from twin_engine.forecast.windows import WindowSet, make_windows, sample_origins, truncate_histories
+from twin_engine.forecast.windows import WindowSet, drop_channel, make_windows, sample_origins, truncate_histories
 from twin_engine.forecast.xgboost_model import XGBoostQuantileModel
 
 _log = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ class ForecasterConfig:
     device: str = "cpu"
     windows_per_patient: int = 12
     short_history_fraction: float = 0.2
+    optional_dropout: float = 0.3  # share of training and calibration windows without each optional covariate
     transformer_epochs: int = 12
     transformer_d_model: int = 48
     xgb_estimators: int = 300
@@ -96,8 +97,16 @@ class TwinForecaster:
             raise InsufficientDataError("need enough patients for train, validation and calibration splits")
         windows = make_windows(grid, subject, origin, self.scale)
         windows = truncate_histories(windows, self.config.short_history_fraction, rng)
+        windows = self.drop_optional(windows, rng)
         parts = [windows.subset(role[subject] == r) for r in range(3)]
         return WindowSplits(*parts)
+
+    def drop_optional(self, windows: WindowSet, rng: np.random.Generator) -> WindowSet:
+        """Blank each optional covariate this forecaster reads in `optional_dropout` of the windows."""
+        for name in OPTIONAL_COVARIATES:
+            if name in self.covariates:
+                windows = drop_channel(windows, 1 + self.covariates.index(name), self.config.optional_dropout, rng)
+        return windows
 
     def fit(self, frame: pd.DataFrame) -> None:
         """Fit members, ensemble weights and conformal calibrators from an observation frame."""

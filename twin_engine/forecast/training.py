@@ -67,7 +67,7 @@ def calibration_windows(cohort: SimulatedCohort, model: TwinForecaster, seed: in
     assert model.scale is not None, "calibration windows are cut in the scale of a model's training split"
     grid = model.grid(cohort.observations)
     windows, _, _ = test_windows(cohort, grid, model.scale, CALIBRATION_WINDOWS_PER_PATIENT, seed)
-    return windows
+    return model.drop_optional(windows, np.random.default_rng(seed))
 
 
 def train_bundle(

@@ -138,3 +138,18 @@ def truncate_histories(windows: WindowSet, fraction: float, rng: np.random.Gener
         loc=np.nanmean(target_hist, axis=1).astype(np.float32),
         grade=grade_history(target_hist),
     )
+
+
+def drop_channel(windows: WindowSet, channel: int, fraction: float, rng: np.random.Generator) -> WindowSet:
+    """Blank one covariate channel in a random `fraction` of windows.
+
+    A forecaster that reads an optional covariate (the daily mood rating) must still serve patients who
+    never report it; trained only on patients who do, the PHQ-9 forecaster did worse without it than one
+    that never read it (MASE 1.09 vs 1.00 on 300 simulated patients).
+    """
+    chosen = rng.random(len(windows)) < fraction
+    if not chosen.any():
+        return windows
+    history = windows.history.copy()
+    history[chosen, :, channel] = np.nan
+    return replace(windows, history=history)

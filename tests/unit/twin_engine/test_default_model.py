@@ -2,6 +2,7 @@ import numpy as np
 
 from twin_engine import frames
 from twin_engine.forecast import load_bundle
+from twin_engine.forecast.evaluation import evaluate
 from twin_engine.forecast.grid import DEFAULT_COVARIATES
 from twin_engine.forecast.training import FORECASTER_NAME, PACKAGED_MODELS_DIR
 from twin_engine.registry import load_artifact
@@ -32,3 +33,9 @@ def test_questionnaire_forecasters_read_the_daily_mood_rating_and_older_bundles_
     assert frames.MOOD in newest[frames.PHQ9].covariates and frames.MOOD in newest[frames.GAD7].covariates
     assert frames.MOOD not in newest[frames.MOOD].covariates
     assert all(model.covariates == DEFAULT_COVARIATES for model in older.values())
+
+
+def test_questionnaire_forecasts_are_scored_for_patients_who_never_rate_their_mood() -> None:
+    report = evaluate(load_bundle(), patients=12, days=120, seed=3, include_autoets=False, hide=(frames.MOOD,))
+    assert [m.metric for m in report.metrics] == [frames.PHQ9, frames.GAD7]
+    assert all(np.isfinite(m.scores["ensemble"]["all"]["mase"]) for m in report.metrics)

@@ -5,7 +5,8 @@ import pytest
 from twin_engine import frames
 from twin_engine.errors import InsufficientDataError, TwinEngineError
 from twin_engine.forecast.grid import MED_CHANNEL, covariates_for, to_grid
-from twin_engine.forecast.windows import HISTORY_DAYS, grade_history, make_windows
+from twin_engine.forecast.pipeline import ForecasterConfig, TwinForecaster
+from twin_engine.forecast.windows import HISTORY_DAYS, WindowSet, drop_channel, grade_history, make_windows
 
 
 def rows(subject: str, day: str, metric: str, value: float) -> dict[str, object]:
@@ -85,3 +86,31 @@ def test_covariates_must_end_with_the_medication_flag() -> None:
     frame = pd.DataFrame([rows("a", "2025-01-01", frames.MOOD, 4.0)])
     with pytest.raises(TwinEngineError):
         to_grid(frame, frames.MOOD, covariates=(frames.MEDICATION_ON, frames.STEPS))
+
+
+def _phq9_windows() -> tuple[WindowSet, int]:
+    days = [f"2025-01-{d:02d}" for d in range(1, 11)]
+    frame = pd.DataFrame(
+        [rows("a", day, frames.PHQ9, float(k)) for k, day in enumerate(days)]
+        + [rows("a", day, frames.MOOD, 5.0) for day in days]
+    )
+    covariates = covariates_for(frames.PHQ9)
+    grid = to_grid(frame, frames.PHQ9, covariates=covariates)
+    subject, origin = np.zeros(8, dtype=np.int64), np.full(8, 9)
+    return make_windows(grid, subject, origin, scale=1.0), 1 + covariates.index(frames.MOOD)
+
+
+def test_dropping_a_channel_blanks_it_in_the_chosen_windows_only() -> None:
+    windows, mood = _phq9_windows()
+    dropped = drop_channel(windows, mood, 1.0, np.random.default_rng(0))
+    assert np.isnan(dropped.history[:, :, mood]).all()
+    assert np.array_equal(dropped.history[:, :, 0], windows.history[:, :, 0], equal_nan=True)
+    assert drop_channel(windows, mood, 0.0, np.random.default_rng(0)) is windows
+
+
+def test_a_questionnaire_forecaster_learns_without_the_mood_rating_too() -> None:
+    windows, mood = _phq9_windows()
+    reads_mood = TwinForecaster(ForecasterConfig(metric=frames.PHQ9, optional_dropout=1.0))
+    assert np.isnan(reads_mood.drop_optional(windows, np.random.default_rng(0)).history[:, :, mood]).all()
+    mood_model = TwinForecaster(ForecasterConfig(metric=frames.MOOD, optional_dropout=1.0))
+    assert mood_model.drop_optional(windows, np.random.default_rng(0)) is windows
