@@ -29,6 +29,7 @@ from mappings.pharmacogenomics.codes import (
     metabolizer_concept,
 )
 from mappings.pharmacogenomics.genotypes import Genotype, hgnc_coding
+from mappings.twin.device import software_device
 from terminology import Terminology
 from twin_engine.pharmacogenomics import GenePhenotype, Guideline, Recommendation
 
@@ -88,20 +89,14 @@ def device_id(cpic_version: str, model_version: str | None, model_hash: str | No
 
 def device(cpic_version: str, model_version: str | None, model_hash: str | None) -> dict[str, Any]:
     """The software that made the results: CPIC table version and the response model's version and hash."""
-    versions = [{"type": {"text": "CPIC tables data version"}, "value": cpic_version}]
+    versions = [("CPIC tables data version", cpic_version)]
     if model_version:
-        versions.append({"type": {"text": "medication-response model"}, "value": model_version})
+        versions.append(("medication-response model", model_version))
     if model_hash:
-        versions.append({"type": {"text": "medication-response model content SHA-256"}, "value": model_hash})
-    return {
-        "resourceType": "Device",
-        "id": device_id(cpic_version, model_version, model_hash),
-        "status": "active",
-        "manufacturer": "NovaMind Twin",
-        "deviceName": [{"name": "NovaMind Twin pharmacogenomics", "type": "user-friendly-name"}],
-        "type": {"text": "Software"},
-        "version": versions,
-    }
+        versions.append(("medication-response model content SHA-256", model_hash))
+    return software_device(
+        device_id(cpic_version, model_version, model_hash), "NovaMind Twin pharmacogenomics", versions
+    )
 
 
 def knowledge_id(drug: str) -> str:

@@ -24,9 +24,10 @@ from mappings.twin.codes import UCUM, twin_concepts, unitless
 from twin_engine.correlations.analysis import PatientCorrelations
 from twin_engine.correlations.insights import LINK, Insight, clinical_insights, measure_name
 from twin_engine.correlations.lagged import SAME_TIME, SYMPTOM_TO_BIOMETRIC, LinkResult
+from twin_engine.correlations.timeline import DAY, HOUR
 
 CORRELATION = "biometric-symptom-correlation"
-_HOURS_PER_STEP = {"day": 24, "hour": 1}
+_HOURS_PER_STEP = {DAY: 24, HOUR: 1}
 _METHOD = (
     "Lagged cross-correlation of prewhitened series (trend, weekly or daily rhythm and autoregressive "
     "memory removed); permutation test over the lags; Benjamini-Hochberg false-discovery-rate control "
@@ -79,7 +80,7 @@ def correlation_observation(
         "status": "preliminary",
         "code": {
             "coding": [concept],
-            "text": f"{measure_name(spec.cause).capitalize()} and {measure_name(spec.effect)}: lagged correlation",
+            "text": f"{measure_name(spec.cause, start=True)} and {measure_name(spec.effect)}: lagged correlation",
         },
         "subject": {"reference": f"Patient/{context.patient_id}"},
         "device": {"reference": f"Device/{context.device_id}"},

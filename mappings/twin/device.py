@@ -17,15 +17,18 @@ def model_device_id(model: str, version: str, content_hash: str) -> str:
 
 def model_device(model: str, version: str, content_hash: str) -> dict[str, Any]:
     """The Device for one registry artifact (`twin_engine.registry`: its name, version and content hash)."""
+    versions = [(f"{model} model version", version), (f"{model} model content SHA-256", content_hash)]
+    return software_device(model_device_id(model, version, content_hash), f"NovaMind Twin {model} model", versions)
+
+
+def software_device(device_id: str, name: str, versions: list[tuple[str, str]]) -> dict[str, Any]:
+    """A NovaMind Twin software Device: `versions` are (what, value) pairs, e.g. a model's version and hash."""
     return {
         "resourceType": "Device",
-        "id": model_device_id(model, version, content_hash),
+        "id": device_id,
         "status": "active",
         "manufacturer": "NovaMind Twin",
-        "deviceName": [{"name": f"NovaMind Twin {model} model", "type": "user-friendly-name"}],
+        "deviceName": [{"name": name, "type": "user-friendly-name"}],
         "type": {"text": "Software"},
-        "version": [
-            {"type": {"text": f"{model} model version"}, "value": version},
-            {"type": {"text": f"{model} model content SHA-256"}, "value": content_hash},
-        ],
+        "version": [{"type": {"text": what}, "value": value} for what, value in versions],
     }

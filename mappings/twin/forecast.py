@@ -24,6 +24,7 @@ import pandas as pd
 from mappings.ids import stable_id
 from mappings.twin.codes import UCUM, twin_concepts
 from twin_engine import frames as tf
+from twin_engine.correlations.insights import measure_name
 from twin_engine.forecast.base import Forecast
 from twin_engine.forecast.risk import DETERIORATION_THRESHOLDS, ThresholdRisk, threshold_risk
 
@@ -35,7 +36,6 @@ _GRADES = {
     "B": "B (moderate history: 6 or more scores)",
     "C": "C (short history: intervals are widest)",
 }
-_NAMES = {tf.PHQ9: "PHQ-9", tf.GAD7: "GAD-7", tf.MOOD: "mood rating"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +78,10 @@ def forecast_observation(forecast: Forecast, index: int, context: ForecastContex
         "id": forecast_id(patient, forecast.metric, origin, forecast.horizon),
         "meta": {"tag": [{"system": system, "code": FORECAST, "display": "Symptom forecast"}]},
         "status": "preliminary",
-        "code": {"coding": [measure], "text": f"{_name(forecast.metric)} forecast, next {forecast.horizon} days"},
+        "code": {
+            "coding": [measure],
+            "text": f"{measure_name(forecast.metric, start=True)} forecast, next {forecast.horizon} days",
+        },
         "subject": {"reference": f"Patient/{patient}"},
         "effectivePeriod": _horizon(origin, forecast.horizon),
         "device": {"reference": f"Device/{context.device_id}"},
@@ -101,7 +104,7 @@ def threshold_risk_assessment(
     patient = forecast.subject_ids[index]
     system = twin_concepts(context.base)
     concept = {"system": system, "code": THRESHOLD_RISK, "display": "Forecast threshold risk"}
-    label = f"{_name(risk.metric)} score of {risk.threshold:g} or more"
+    label = f"{measure_name(risk.metric)} of {risk.threshold:g} or more"
     day = int(risk.peak_day[index])
     return {
         "resourceType": "RiskAssessment",
@@ -142,7 +145,3 @@ def _sampled(values: np.ndarray, low: float, high: float) -> dict[str, Any]:
         "dimensions": 1,
         "data": " ".join(f"{v:.2f}".rstrip("0").rstrip(".") for v in np.asarray(values, dtype=float)),
     }
-
-
-def _name(metric: str) -> str:
-    return _NAMES.get(metric, metric)

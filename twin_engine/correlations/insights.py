@@ -54,9 +54,14 @@ EXPECTED: tuple[tuple[str, frozenset[str], frozenset[str]], ...] = (
 )
 
 
-def measure_name(metric: str) -> str:
-    """How a clinician would name a frame metric ("sleep duration"); the metric itself if it has no name."""
-    return _NAMES.get(metric, metric)
+def measure_name(metric: str, start: bool = False) -> str:
+    """How a clinician would name a frame metric ("sleep duration"); the metric itself if it has no name.
+
+    `start`: for the start of a sentence, first letter upper-cased only (`str.capitalize` would lower the
+    rest and write "Phq-9").
+    """
+    name = _NAMES.get(metric, metric)
+    return name[:1].upper() + name[1:] if start else name
 
 
 @dataclass(frozen=True)
@@ -108,7 +113,7 @@ def _describe(link: LinkResult) -> Insight:
         text += " Other patients commonly show this link too, and that was taken into account in judging it."
     return Insight(
         kind=LINK,
-        title=f"{cause.capitalize()} and {effect}",
+        title=f"{measure_name(spec.cause, start=True)} and {effect}",
         text=text + " This is an association in this patient's data, not proof of cause.",
         consideration=_consideration(link),
         reliability=link.reliability,

@@ -107,3 +107,11 @@ def test_every_twin_code_used_is_in_our_code_system(forecasts: dict[str, Forecas
         codes = {t["code"] for t in resource["meta"]["tag"]}
         codes |= {c["code"]["coding"][0]["code"] for c in resource.get("component", [])}
         assert codes <= set(concepts)
+
+
+def test_texts_name_the_measure_as_clinicians_write_it(
+    forecasts: dict[str, Forecast], context: ForecastContext
+) -> None:
+    observation, at_15 = forecast_resources(forecasts[tf.PHQ9], context)[:2]
+    assert observation["code"]["text"] == "PHQ-9 depression score forecast, next 14 days"
+    assert at_15["prediction"][0]["outcome"]["text"] == "PHQ-9 depression score of 15 or more"

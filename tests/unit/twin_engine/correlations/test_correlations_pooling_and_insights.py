@@ -9,7 +9,7 @@ import pytest
 from twin_engine import frames
 from twin_engine.correlations import AnalysisSettings, CorrelationConfig, analyse_patient, clinical_insights, pool
 from twin_engine.correlations.commands import add_evaluate_correlations
-from twin_engine.correlations.insights import INSUFFICIENT_DATA, LINK
+from twin_engine.correlations.insights import INSUFFICIENT_DATA, LINK, measure_name
 from twin_engine.errors import TwinEngineError
 from twin_engine.simulate.couplings import Coupling, CouplingConfig, simulate_couplings
 
@@ -111,3 +111,8 @@ def test_evaluate_correlations_draws_the_power_curves(tmp_path, capsys: pytest.C
     assert _evaluate("--days", "30,60", "--plot", str(png)) == 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "power curves written" in capsys.readouterr().err
+
+
+def test_a_measure_named_at_a_sentence_start_keeps_its_own_capitals() -> None:
+    assert measure_name(frames.PHQ9, start=True) == "PHQ-9 depression score"
+    assert measure_name(frames.SLEEP_HOURS, start=True) == "Sleep duration"
